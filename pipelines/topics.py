@@ -44,7 +44,8 @@ _MD_KIND: Final[dict[type, str]] = {
 
 @lru_cache(maxsize=65536)
 def encode_token(token: str) -> str:
-    return quote(token, safe=_SAFE)
+    # quote() keeps "." (an unreserved URL character), but here it separates tokens.
+    return quote(token, safe=_SAFE).replace(".", "%2E")
 
 
 def decode_token(token: str) -> str:

@@ -1,0 +1,75 @@
+"""Plugin registries: one per kind, typed parameters, loud on duplicates and unknown names."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import msgspec
+import pytest
+
+from pipelines.registry import ParamsError, Registry, RegistryError
+
+
+class EchoParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    window: Annotated[int, msgspec.Meta(gt=0)] = 10
+    label: str = ""
+
+
+class Echo:
+    kind: ClassVar[str] = "echo"
+    Params: ClassVar[type[msgspec.Struct]] = EchoParams
+
+
+def make_registry() -> Registry[type]:
+    registry: Registry[type] = Registry("widgets")
+    registry.register(Echo)
+    return registry
+
+
+def test_registered_plugin_is_found_by_kind() -> None:
+    registry = make_registry()
+    assert registry.get("echo") is Echo
+    assert "echo" in registry
+    assert list(registry) == ["echo"]
+    assert registry.entry_point_group == "tickerplant.widgets"
+
+
+def test_unknown_kind_names_the_known_ones() -> None:
+    with pytest.raises(RegistryError, match=r"unknown widgets plugin 'nope' \(known: echo\)"):
+        make_registry().get("nope")
+
+
+def test_a_second_plugin_under_the_same_kind_is_refused() -> None:
+    registry = make_registry()
+    registry.register(Echo)  # the same class again is harmless (re-import)
+    clone = type("Clone", (), {"kind": "echo", "Params": EchoParams})
+    with pytest.raises(RegistryError, match="registered twice"):
+        registry.register(clone)
+
+
+def test_a_plugin_without_params_struct_is_refused() -> None:
+    with pytest.raises(RegistryError, match="no msgspec 'Params'"):
+        make_registry().register(type("Bare", (), {"kind": "bare"}))
+
+
+def test_params_are_validated_with_defaults() -> None:
+    params = make_registry().params("echo", {"window": 3})
+    assert params == EchoParams(window=3)
+    assert make_registry().params("echo", None) == EchoParams()
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [({"window": 0}, "window"), ({"window": "x"}, "window"), ({"colour": "red"}, "colour")],
+)
+def test_bad_params_name_the_field(raw: dict[str, object], path: str) -> None:
+    with pytest.raises(ParamsError) as caught:
+        make_registry().params("echo", raw)
+    assert caught.value.path == path
+    assert str(caught.value).startswith("echo: ")
+
+
+def test_params_schema_is_json_schema_of_the_struct() -> None:
+    schema = make_registry().params_schema("echo")
+    properties = schema["$defs"]["EchoParams"]["properties"]
+    assert properties["window"] == {"type": "integer", "exclusiveMinimum": 0, "default": 10}
