@@ -22,6 +22,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -29,6 +30,12 @@ IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+# Property tests: no per-example deadline (a loaded 2-core CI machine makes timings noise); on CI
+# the examples are derandomized so a failure reproduces. HYPOTHESIS_PROFILE picks another.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
 
 # Tests never share /dev/shm ring names with a platform running on the same machine.
 os.environ.setdefault("TICKERPLANT_SHM_PREFIX", f"tickerplant-test-{os.getpid()}")
@@ -188,17 +195,22 @@ def _is_browser_test(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    chromium = find_chromium()
+    # test.sh sets TICKERPLANT_SKIP_BROWSER when it could neither find nor install Chromium.
+    skip_browser = ""
+    if os.environ.get("TICKERPLANT_SKIP_BROWSER") == "1":
+        skip_browser = (
+            "TICKERPLANT_SKIP_BROWSER=1: Chromium is not available (apt-get install chromium)"
+        )
+    elif find_chromium() is None and not IN_CI:
+        skip_browser = "Chromium is not installed (apt-get install chromium)"
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "postgres_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
         if _is_browser_test(item):
             item.add_marker(pytest.mark.e2e)
-            if chromium is None and not IN_CI:
-                item.add_marker(
-                    pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium)")
-                )
+            if skip_browser:
+                item.add_marker(pytest.mark.skip(reason=skip_browser))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

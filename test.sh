@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Tickerplant's whole test suite, from a fresh machine with only Python 3.11+ on it.
+#
+#   ./test.sh                 everything: pytest on SQLite, then the Django tests on Postgres
+#   ./test.sh ARGS...         one pytest invocation with ARGS (e.g. ./test.sh tests/pipelines -x)
+#
+# It creates or reuses .venv (installing requirements-dev.txt when it changed), makes sure
+# Debian's Chromium is there for the browser tests (as root: apt-get install chromium; otherwise
+# they are skipped), and starts or finds Postgres, Redis and NATS (deploy/services.sh).
+#
+# Environment: CI=true (missing services or sample data fail instead of skip),
+# TICKERPLANT_SAMPLE_DATA (sample captures; default ../shared/data),
+# TICKERPLANT_KEEP_SERVICES=1 (leave the private services this run started running),
+# TICKERPLANT_NO_APT=1 (never apt-get install anything).
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "$0")")"
+started=$SECONDS
+
+# shellcheck source=deploy/bootstrap.sh
+source deploy/bootstrap.sh
+ensure_venv requirements-dev.txt
+
+# --- browser -----------------------------------------------------------------------------------
+# Playwright drives Debian's Chromium; it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if ! command -v chromium >/dev/null && [[ -z ${TICKERPLANT_CHROMIUM:-} ]]; then
+    if [[ $EUID -eq 0 && ${TICKERPLANT_NO_APT:-0} != 1 ]] && command -v apt-get >/dev/null; then
+        echo "test.sh: installing Debian's chromium for the browser tests" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2 || true
+    fi
+fi
+if command -v chromium >/dev/null || [[ -n ${TICKERPLANT_CHROMIUM:-} ]]; then
+    export TICKERPLANT_CHROMIUM=${TICKERPLANT_CHROMIUM:-$(command -v chromium)}
+else
+    echo "test.sh: Chromium is not installed and cannot be installed here (needs root and" \
+        "apt-get): the browser tests (tests/e2e, marker e2e) are SKIPPED" >&2
+    export TICKERPLANT_SKIP_BROWSER=1
+fi
+
+# --- services ----------------------------------------------------------------------------------
+user_database_url=${DATABASE_URL:-}
+private_before=$(bash deploy/services.sh status | grep -c private || true)
+if ! bash deploy/services.sh up; then
+    echo "test.sh: some services are unavailable; the tests that need them skip (fail under CI)" >&2
+fi
+private_after=$(bash deploy/services.sh status | grep -c private || true)
+if [[ $private_before == 0 && $private_after != 0 && ${TICKERPLANT_KEEP_SERVICES:-0} != 1 ]]; then
+    # This run started them: stop them when it ends.
+    trap 'bash deploy/services.sh down' EXIT
+fi
+eval "$(bash deploy/services.sh env)"
+postgres_url=${TICKERPLANT_POSTGRES_URL:-}
+
+# --- tests -------------------------------------------------------------------------------------
+logs=$(mktemp -d "${TMPDIR:-/tmp}/tickerplant-test.XXXXXX")
+summaries=()
+status=0
+
+run_pytest() {
+    # run_pytest LABEL ARGS...: one pytest invocation; its summary line is kept for the end.
+    local label=$1 log code=0 begin=$SECONDS
+    shift
+    log=$logs/$(echo "$label" | tr -c 'a-zA-Z0-9\n' '-').log
+    echo "=== test.sh: $label: pytest $*" >&2
+    "$PYTHON" -m pytest "$@" 2>&1 | tee "$log" || code=$?
+    summaries+=("$label ($((SECONDS - begin)) s, exit $code): $(grep -E '^=+ .* in [0-9.]+s' "$log" \
+        | tail -n1 | sed -E 's/^=+ //; s/ =+$//')")
+    if [[ $code != 0 ]]; then status=1; fi
+}
+
+if [[ $# -gt 0 ]]; then
+    # Exactly the invocation asked for, on the database the caller's environment names.
+    if [[ -n $user_database_url ]]; then export DATABASE_URL=$user_database_url; else unset DATABASE_URL; fi
+    run_pytest "pytest" "$@"
+else
+    unset DATABASE_URL
+    run_pytest "all tests, SQLite" tests
+
+    django_dirs=()
+    for dir in tests/controlplane tests/webui; do
+        if [[ -d $dir ]]; then django_dirs+=("$dir"); fi
+    done
+    if [[ ${#django_dirs[@]} -eq 0 ]]; then
+        summaries+=("Django tests, Postgres: no tests/controlplane or tests/webui yet")
+    elif [[ -z $postgres_url ]]; then
+        summaries+=("Django tests, Postgres: NOT RUN, no Postgres (deploy/services.sh up failed)")
+        if [[ ${CI:-} == true ]]; then status=1; fi
+    else
+        # A database name of this run's own: pytest-django creates test_<name> and drops it,
+        # so concurrent runs against one shared server never collide.
+        export DATABASE_URL=${postgres_url%/*}/tickerplant_$$
+        run_pytest "Django tests, Postgres" "${django_dirs[@]}"
+    fi
+fi
+
+echo
+echo "=== test.sh summary ($((SECONDS - started)) s; logs in $logs)"
+for line in "${summaries[@]}"; do echo "  $line"; done
+exit "$status"
