@@ -1,0 +1,90 @@
+"""``python -m pipelines``: the data plane's command line (``worker``, ``run``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        mine, total = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/N, got {text!r}") from None
+    if total < 1 or not 0 <= mine < total:
+        raise argparse.ArgumentTypeError(f"need 0 <= i < N, got {text!r}")
+    return mine, total
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines", description="Tickerplant data plane."
+    )
+    parser.add_argument(
+        "--log-level", default=os.environ.get("TICKERPLANT_LOG_LEVEL", "INFO"), help="log level"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    worker = commands.add_parser(
+        "worker",
+        help="run one worker from a config store",
+        description="Run one worker: follows the spec in the config store and applies each new "
+        "version live. Publishes to /dev/shm/$TICKERPLANT_SHM_PREFIX-w<index>.",
+    )
+    worker.add_argument(
+        "--store", required=True, help="config store URL (file:///..., redis://...)"
+    )
+    worker.add_argument("--index", type=int, default=0, help="this worker's index (default 0)")
+    worker.add_argument("--count", type=int, default=1, help="number of workers (default 1)")
+    worker.add_argument(
+        "--shard", type=_shard, default=None, help="own shard i of N (overrides the spec's map)"
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="Prometheus port (default $TICKERPLANT_METRICS_PORT or 9100, plus the index; "
+        "0 = any free port)",
+    )
+
+    run = commands.add_parser(
+        "run",
+        help="run the data plane alone from a config file",
+        description="Run one in-process worker from config.toml, print a status line every few "
+        "seconds, and live-apply edits of the file. Its shared-memory rings are named "
+        "tickerplant-run-<pid> (unless TICKERPLANT_SHM_PREFIX is set) and its metrics port is "
+        "a free one, so it never collides with a running platform.",
+    )
+    run.add_argument("--config", default="config.toml", help="config file (default config.toml)")
+    run.add_argument(
+        "--status-interval", type=float, default=2.0, help="seconds between status lines"
+    )
+    run.add_argument(
+        "--metrics-port", type=int, default=None, help="Prometheus port (default: any free port)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.count < 1 if args.command == "worker" else False:
+        print("--count must be >= 1", file=sys.stderr)
+        return 2
+    # Imported after parsing so that --help answers fast.
+    from pipelines.runtime.process import run_config, run_worker
+
+    if args.command == "worker":
+        return run_worker(args.store, args.index, args.count, args.shard, args.metrics_port)
+    return run_config(args.config, args.status_interval, args.metrics_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""An L2 order book on integer prices.
+
+Each side keeps a dict of levels (price -> size) and a sorted list of keys. Keys are ordered so
+that the best level is always the *last* element: bids store ``price``, asks store ``-price``. Best
+bid/ask is therefore O(1), and since most venue updates touch levels near the top, an insert or a
+delete moves only the few keys behind it (bisect finds the spot in O(log n)). Measured against
+heaps with lazy deletion and sortedcontainers in ``bench/bench_book.py``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+
+from pipelines.events import BookDelta, BookSide, BookSnapshot
+
+__all__ = ["Book", "BookSideLevels"]
+
+
+class BookSideLevels:
+    """One side of a book. ``sign`` is +1 for bids and -1 for asks (the key of a price)."""
+
+    __slots__ = ("keys", "levels", "sign")
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+        self.levels: dict[int, int] = {}
+        self.keys: list[int] = []  # sign * price, ascending: the best level is keys[-1]
+
+    def set(self, price: int, size: int) -> None:
+        """Set a level's size; size 0 deletes it (a delete of an absent level is ignored)."""
+        levels = self.levels
+        if size:
+            if price not in levels:
+                insort(self.keys, self.sign * price)
+            levels[price] = size
+        elif price in levels:
+            del levels[price]
+            keys = self.keys
+            key = self.sign * price
+            if keys[-1] == key:  # the common case: the top level goes away
+                keys.pop()
+            else:
+                del keys[bisect_left(keys, key)]
+
+    def best(self) -> tuple[int, int] | None:
+        if not self.keys:
+            return None
+        price = self.sign * self.keys[-1]
+        return price, self.levels[price]
+
+    def best_price(self) -> int | None:
+        return self.sign * self.keys[-1] if self.keys else None
+
+    def top(self, depth: int) -> list[tuple[int, int]]:
+        """The best ``depth`` levels, best first."""
+        sign, levels = self.sign, self.levels
+        keys = self.keys[-depth:] if depth > 0 else []
+        return [(sign * k, levels[sign * k]) for k in reversed(keys)]
+
+    def __len__(self) -> int:
+        return len(self.levels)
+
+    def clear(self) -> None:
+        self.levels.clear()
+        self.keys.clear()
+
+
+class Book:
+    """Price levels of one (stream, symbol); deltas are applied as the venue sends them."""
+
+    __slots__ = ("asks", "bids", "price_decimals", "size_decimals", "stream", "symbol")
+
+    def __init__(
+        self, stream: str = "", symbol: str = "", price_decimals: int = 0, size_decimals: int = 0
+    ) -> None:
+        self.stream = stream
+        self.symbol = symbol
+        self.price_decimals = price_decimals
+        self.size_decimals = size_decimals
+        self.bids = BookSideLevels(1)
+        self.asks = BookSideLevels(-1)
+
+    def side(self, side: BookSide) -> BookSideLevels:
+        return self.bids if side == "bid" else self.asks
+
+    def apply(self, delta: BookDelta) -> None:
+        """Apply one level entry: ``delete`` (or size 0) removes the level, else sets its size."""
+        levels = self.bids if delta.side == "bid" else self.asks
+        levels.set(delta.price, 0 if delta.action == "delete" else delta.size)
+
+    def best_bid(self) -> tuple[int, int] | None:
+        return self.bids.best()
+
+    def best_ask(self) -> tuple[int, int] | None:
+        return self.asks.best()
+
+    def mid(self) -> float | None:
+        """The mid price in instrument units (not scaled); None unless both sides exist."""
+        bids, asks = self.bids.keys, self.asks.keys
+        if not bids or not asks:
+            return None
+        return float((bids[-1] - asks[-1]) / (2 * 10**self.price_decimals))
+
+    def top(self, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        return self.bids.top(depth), self.asks.top(depth)
+
+    def snapshot(
+        self, depth: int = 10, seq: int = 0, state: str = "", ts_recv: int = 0
+    ) -> BookSnapshot:
+        bids, asks = self.top(depth)
+        return BookSnapshot(
+            stream=self.stream,
+            symbol=self.symbol,
+            seq=seq,
+            ts_recv=ts_recv,
+            bids=bids,
+            asks=asks,
+            price_decimals=self.price_decimals,
+            size_decimals=self.size_decimals,
+            state=state,
+        )
+
+    def clear(self) -> None:
+        self.bids.clear()
+        self.asks.clear()

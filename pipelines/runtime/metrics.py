@@ -1,0 +1,100 @@
+"""Worker metrics in Prometheus form, in the worker's own registry.
+
+Counters and histograms are updated once per batch (never per event). Values that components
+already count as plain ints (drops, queue depths) are read at scrape time by a collector, so the
+hot path pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["DEFAULT_METRICS_PORT", "WorkerMetrics", "metrics_port_for"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_METRICS_PORT: Final = 9100
+_LATENCY_BUCKETS: Final = (
+    1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1.0,
+)  # fmt: skip
+
+
+def metrics_port_for(worker_index: int) -> int:
+    base = int(os.environ.get("TICKERPLANT_METRICS_PORT", DEFAULT_METRICS_PORT))
+    return base + worker_index
+
+
+class _LiveCollector(Collector):
+    """Reads drop counts and queue depths from the components when scraped."""
+
+    def __init__(
+        self,
+        dropped: Callable[[], dict[str, int]],
+        depths: Callable[[], dict[str, int]],
+    ) -> None:
+        self._dropped = dropped
+        self._depths = depths
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        dropped = CounterMetricFamily(
+            "tickerplant_dropped_events", "Events dropped by a stage", labels=["stage"]
+        )
+        for stage, value in self._dropped().items():
+            dropped.add_metric([stage], value)
+        depth = GaugeMetricFamily(
+            "tickerplant_queue_depth", "Events waiting in a queue", labels=["queue"]
+        )
+        for queue, value in self._depths().items():
+            depth.add_metric([queue], value)
+        return [dropped, depth]
+
+
+class WorkerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events_in = Counter(
+            "tickerplant_stage_events_in", "Events into a stage", ["stage"], registry=self.registry
+        )
+        self.events_out = Counter(
+            "tickerplant_stage_events_out",
+            "Events out of a stage",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.decode_errors = Counter(
+            "tickerplant_decode_errors", "Messages a decoder rejected", ["source"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "tickerplant_stage_batch_seconds",
+            "Time a stage spends on one batch",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.port = 0
+
+    def watch(
+        self, dropped: Callable[[], dict[str, int]], depths: Callable[[], dict[str, int]]
+    ) -> None:
+        self.registry.register(_LiveCollector(dropped, depths))
+
+    def serve(self, port: int, addr: str | None = None) -> int:
+        """Start the HTTP endpoint (port 0: any free port); returns the bound port."""
+        addr = addr or os.environ.get("TICKERPLANT_METRICS_ADDR", "127.0.0.1")
+        try:
+            server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+        except OSError as exc:
+            if port == 0:
+                raise
+            log.error("metrics port %d unavailable (%s); using a free port", port, exc)
+            server, _thread = start_http_server(0, addr=addr, registry=self.registry)
+        self.port = int(server.server_port)
+        return self.port

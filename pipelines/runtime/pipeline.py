@@ -1,0 +1,252 @@
+"""The synchronous core of a worker: per (stream, symbol) books and calculators, then sinks.
+
+``process`` is the bus handler: it runs one batch to completion, so anything that changes the
+pipeline from the same event loop (the spec applier) lands between two batches, never inside one.
+Only symbols this worker owns get state; the others are remembered as ``None`` and skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from pipelines.core.book import Book
+from pipelines.core.calculators.base import Calculator
+from pipelines.delivery.base import Sink
+from pipelines.events import BookDelta, Event, Instrument, Metric, Order, Trade
+from pipelines.registry import CALCULATORS
+from pipelines.runtime.metrics import WorkerMetrics
+from pipelines.spec import CalculatorSpec
+from pipelines.topics import event_topic
+
+__all__ = ["CalculatorEntry", "Pipeline", "SymbolState"]
+
+Owns = Callable[[str, str], bool]
+SNAPSHOT_DEPTH = 10
+
+
+class CalculatorEntry(msgspec.Struct, frozen=True):
+    """A calculator of the spec with validated params."""
+
+    name: str
+    spec: CalculatorSpec
+    params: msgspec.Struct
+
+    def applies_to(self, symbol: str) -> bool:
+        return not self.spec.symbols or symbol in self.spec.symbols
+
+    def build(self) -> Calculator:
+        plugin: Any = CALCULATORS.get(self.spec.kind)
+        calculator: Calculator = plugin(self.params)
+        return calculator
+
+
+class SymbolState:
+    """Everything kept for one (stream, symbol)."""
+
+    __slots__ = ("book", "calculators", "mid", "mid_calcs", "trade_calcs", "values")
+
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        self.calculators: dict[str, Calculator] = {}
+        self.mid_calcs: list[tuple[str, Calculator, str]] = []
+        self.trade_calcs: list[tuple[str, Calculator, str]] = []
+        self.mid: float | None = None
+        self.values: dict[str, float] = {}
+
+    def wire(self) -> None:
+        """Rebuild the per-input dispatch lists after calculators changed."""
+        self.mid_calcs = [
+            (n, c, c.describe()) for n, c in self.calculators.items() if c.input == "mid"
+        ]
+        self.trade_calcs = [
+            (n, c, c.describe()) for n, c in self.calculators.items() if c.input == "trade"
+        ]
+        self.values = {n: v for n, v in self.values.items() if n in self.calculators}
+
+
+class Pipeline:
+    def __init__(self, metrics: WorkerMetrics, owns: Owns) -> None:
+        self.metrics = metrics
+        self.owns = owns
+        self.states: dict[str, dict[str, SymbolState | None]] = {}
+        self.calculators: dict[str, CalculatorEntry] = {}
+        self.sinks: dict[str, Sink] = {}
+        self.events_in = 0
+        self.filtered = 0
+        self._core_in = metrics.events_in.labels("core")
+        self._core_out = metrics.events_out.labels("core")
+        self._core_latency = metrics.latency.labels("core")
+        self._sink_in = metrics.events_in.labels("sinks")
+        self._sink_latency = metrics.latency.labels("sinks")
+
+    # -- configuration (called by the spec applier, between batches) --------------------------
+
+    def set_owner(self, owns: Owns) -> None:
+        """New shard ownership: state of symbols no longer owned is dropped."""
+        self.owns = owns
+        for stream, symbols in self.states.items():
+            for symbol in list(symbols):
+                if not owns(stream, symbol):
+                    del symbols[symbol]
+                elif symbols[symbol] is None:
+                    del symbols[symbol]  # re-admitted on its next event
+
+    def set_calculators(self, entries: dict[str, CalculatorEntry]) -> None:
+        """Swap params in place where the plugin allows it; keep every untouched state."""
+        old = self.calculators
+        self.calculators = dict(entries)
+        for symbols in self.states.values():
+            for symbol, state in symbols.items():
+                if state is None:
+                    continue
+                current = state.calculators
+                updated: dict[str, Calculator] = {}
+                for name, entry in entries.items():
+                    if not entry.applies_to(symbol):
+                        continue
+                    calc = current.get(name)
+                    previous = old.get(name)
+                    same_kind = previous is not None and previous.spec.kind == entry.spec.kind
+                    if (
+                        calc is not None
+                        and same_kind
+                        and (
+                            previous.params == entry.params  # type: ignore[union-attr]
+                            or calc.reconfigure(entry.params)
+                        )
+                    ):
+                        updated[name] = calc  # keeps its state
+                    else:
+                        updated[name] = entry.build()
+                state.calculators = updated
+                state.wire()
+
+    # -- the hot path --------------------------------------------------------------------------
+
+    def _admit(self, event: Event) -> SymbolState | None:
+        symbols = self.states.setdefault(event.stream, {})
+        if not self.owns(event.stream, event.symbol):
+            symbols[event.symbol] = None
+            return None
+        book = Book(
+            event.stream,
+            event.symbol,
+            getattr(event, "price_decimals", 0),
+            getattr(event, "size_decimals", 0),
+        )
+        state = SymbolState(book)
+        state.calculators = {
+            name: entry.build()
+            for name, entry in self.calculators.items()
+            if entry.applies_to(event.symbol)
+        }
+        state.wire()
+        symbols[event.symbol] = state
+        return state
+
+    def process(self, batch: list[Event]) -> None:
+        """Bus handler: one batch through books and calculators, then out to every sink."""
+        started = time.perf_counter()
+        out: list[Event] = []
+        append = out.append
+        states = self.states
+        filtered = 0
+        for event in batch:
+            symbols = states.get(event.stream)
+            if symbols is not None and event.symbol in symbols:
+                state = symbols[event.symbol]
+            else:
+                state = self._admit(event)
+            if state is None:
+                filtered += 1
+                continue
+            kind = type(event)
+            if kind is BookDelta:
+                state.book.apply(event)  # type: ignore[arg-type]
+                if event.batch_end:  # type: ignore[union-attr]
+                    self._book_message(state, event, append)  # type: ignore[arg-type]
+            elif kind is Order:
+                continue  # market-by-order updates reach the book through their BookDeltas
+            elif kind is Trade:
+                append(event)
+                if state.trade_calcs:
+                    self._trade(state, event, append)  # type: ignore[arg-type]
+            else:
+                if kind is Instrument:
+                    state.book.price_decimals = event.price_decimals  # type: ignore[union-attr]
+                    state.book.size_decimals = event.size_decimals  # type: ignore[union-attr]
+                append(event)
+        self.events_in += len(batch)
+        self.filtered += filtered
+        self._core_in.inc(len(batch))
+        self._core_out.inc(len(out))
+        now = time.perf_counter()
+        self._core_latency.observe(now - started)
+        if out and self.sinks:
+            routed = [(event_topic(e), e) for e in out]
+            for sink in self.sinks.values():
+                sink.publish(routed)
+            self._sink_in.inc(len(routed))
+            self._sink_latency.observe(time.perf_counter() - now)
+
+    @staticmethod
+    def _book_message(
+        state: SymbolState, delta: BookDelta, append: Callable[[Event], None]
+    ) -> None:
+        """At the end of a venue message the book is consistent: publish it and its mid."""
+        book = state.book
+        append(book.snapshot(SNAPSHOT_DEPTH, seq=delta.seq, state="LIVE", ts_recv=delta.ts_recv))
+        mid = book.mid()
+        if mid is None:
+            return
+        state.mid = mid
+        stream, symbol, seq, ts = delta.stream, delta.symbol, delta.seq, delta.ts_recv
+        append(
+            Metric(
+                stream=stream,
+                symbol=symbol,
+                seq=seq,
+                ts_recv=ts,
+                name="mid",
+                value=mid,
+                source="book",
+            )
+        )
+        values = state.values
+        for name, calc, description in state.mid_calcs:
+            value = calc.update(mid)
+            values[name] = value
+            append(
+                Metric(
+                    stream=stream,
+                    symbol=symbol,
+                    seq=seq,
+                    ts_recv=ts,
+                    name=name,
+                    value=value,
+                    source=description,
+                )
+            )
+
+    @staticmethod
+    def _trade(state: SymbolState, trade: Trade, append: Callable[[Event], None]) -> None:
+        price = trade.price / 10**trade.price_decimals
+        values = state.values
+        for name, calc, description in state.trade_calcs:
+            value = calc.update(price)
+            values[name] = value
+            append(
+                Metric(
+                    stream=trade.stream,
+                    symbol=trade.symbol,
+                    seq=trade.seq,
+                    ts_recv=trade.ts_recv,
+                    name=name,
+                    value=value,
+                    source=description,
+                )
+            )

@@ -1,0 +1,167 @@
+"""A worker: sources feed the in-process bus, the pipeline keeps books and calculators for the
+worker's shards and fans out to sinks. The spec applier changes it while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from ingest.sources.base import Emit, Source
+from pipelines.bus import InProcessBus
+from pipelines.config_stores.base import ConfigStore
+from pipelines.delivery.base import SinkContext
+from pipelines.events import Event
+from pipelines.registry import SOURCES
+from pipelines.runtime.applier import SpecApplier
+from pipelines.runtime.metrics import WorkerMetrics
+from pipelines.runtime.pipeline import Owns, Pipeline
+from pipelines.spec import PipelineSpec, SourceSpec, shard_of
+
+__all__ = ["RunningSource", "Worker"]
+
+log = logging.getLogger(__name__)
+
+_STOP_TIMEOUT_S = 5.0
+
+
+class RunningSource:
+    """A source instance, its task, and whether its batches are still accepted."""
+
+    __slots__ = ("active", "name", "source", "spec", "task")
+
+    def __init__(self, name: str, spec: SourceSpec) -> None:
+        self.name = name
+        self.spec = spec
+        self.active = True
+        self.source: Source | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        index: int = 0,
+        count: int = 1,
+        shard: tuple[int, int] | None = None,
+        shm_prefix: str = "",
+        metrics: WorkerMetrics | None = None,
+    ) -> None:
+        self.index = index
+        self.count = count
+        self.shard = shard
+        self.metrics = metrics or WorkerMetrics()
+        self.bus = InProcessBus()
+        self.pipeline = Pipeline(self.metrics, lambda stream, symbol: False)
+        self.bus.subscribe(self.pipeline.process)
+        self.sources: dict[str, RunningSource] = {}
+        self.sink_context = SinkContext(worker_index=index, shm_prefix=shm_prefix)
+        self.spec: PipelineSpec | None = None
+        self.applier = SpecApplier(self)
+        self.metrics.watch(self._dropped, self._depths)
+        self._source_in = self.metrics.events_in.labels("source")
+        self.source_events = 0
+
+    # -- shards --------------------------------------------------------------------------------
+
+    def owner_for(self, spec: PipelineSpec) -> Owns:
+        """Which (stream, symbol) this worker keeps: ``--shard k/n`` wins over the spec's map."""
+        if self.shard is not None:
+            mine, total = self.shard
+            return lambda stream, symbol: shard_of(stream, symbol, total) == mine
+        owned = spec.shards.shards_for(self.index, self.count)
+        total = spec.shards.count
+        return lambda stream, symbol: shard_of(stream, symbol, total) in owned
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def build_source(self, name: str, spec: SourceSpec, params: msgspec.Struct) -> RunningSource:
+        """Construct (not start) a source; constructors do no I/O, so this is safe to discard."""
+        holder = RunningSource(name, spec)
+        plugin: Any = SOURCES.get(spec.kind)
+        holder.source = plugin(name, spec, params, self._emit_for(holder))
+        return holder
+
+    def _emit_for(self, holder: RunningSource) -> Emit:
+        publish = self.bus.publish
+        counter = self._source_in
+
+        def emit(batch: list[Event]) -> None:
+            if holder.active:  # a removed source's last batch must not reach the new pipeline
+                self.source_events += len(batch)
+                counter.inc(len(batch))
+                publish(batch)
+
+        return emit
+
+    def start_source(self, holder: RunningSource) -> None:
+        assert holder.source is not None
+        self.sources[holder.name] = holder
+        holder.task = asyncio.create_task(self._run_source(holder), name=f"source-{holder.name}")
+
+    async def _run_source(self, holder: RunningSource) -> None:
+        assert holder.source is not None
+        try:
+            await holder.source.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("source %s failed; it stays stopped until the spec changes", holder.name)
+
+    async def stop_source(self, holder: RunningSource) -> None:
+        holder.active = False
+        if self.sources.get(holder.name) is holder:
+            del self.sources[holder.name]
+        if holder.source is not None:
+            await holder.source.stop()
+        task = holder.task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), _STOP_TIMEOUT_S)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def apply(self, spec: PipelineSpec) -> bool:
+        """Apply ``spec`` between two batches; False (and the old spec runs on) if rejected."""
+        return await self.applier.apply(spec)
+
+    async def follow(
+        self,
+        store: ConfigStore,
+        on_applied: Callable[[PipelineSpec], Awaitable[None]] | None = None,
+    ) -> None:
+        """Apply every spec the store yields, forever."""
+        async for spec in store.watch():
+            if await self.apply(spec) and on_applied is not None:
+                await on_applied(spec)
+
+    async def stop(self) -> None:
+        """Stop every source, then close every sink (rings are unlinked)."""
+        for holder in list(self.sources.values()):
+            await self.stop_source(holder)
+        for sink in self.pipeline.sinks.values():
+            sink.close()
+        self.pipeline.sinks = {}
+
+    # -- metrics read at scrape time -------------------------------------------------------
+
+    def _dropped(self) -> dict[str, int]:
+        dropped = {"bus": self.bus.dropped, "shard_filter": self.pipeline.filtered}
+        for name, sink in self.pipeline.sinks.items():
+            dropped[f"sink:{name}"] = sink.dropped
+        return dropped
+
+    def _depths(self) -> dict[str, int]:
+        depths = {"bus": self.bus.depth}
+        for name, sink in self.pipeline.sinks.items():
+            depths[f"sink:{name}"] = sink.queue_depth
+        return depths

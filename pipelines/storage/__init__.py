@@ -1,0 +1,3 @@
+"""Storage (write-ahead log, mmap store, Postgres, archive): a later issue."""
+
+__all__: list[str] = []
