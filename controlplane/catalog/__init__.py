@@ -1,0 +1,1 @@
+"""The catalog: sources, processing rules and delivery targets, compiled into a PipelineSpec."""

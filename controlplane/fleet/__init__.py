@@ -1,0 +1,1 @@
+"""Fleet: the supervisor of the platform's processes and control-plane heartbeats."""

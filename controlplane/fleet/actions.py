@@ -1,0 +1,26 @@
+"""Writes of the fleet app."""
+
+from __future__ import annotations
+
+import os
+
+from django.db.models import F
+from django.utils import timezone
+
+from controlplane.fleet.models import Heartbeat
+
+__all__ = ["do_record_heartbeat"]
+
+
+def do_record_heartbeat(process: str, pid: int | None = None) -> Heartbeat:
+    """Idempotent per call: upsert the row, bump the counter."""
+    now = timezone.now()
+    beat, created = Heartbeat.objects.get_or_create(
+        process=process, defaults={"pid": pid or os.getpid(), "last_seen": now, "beats": 1}
+    )
+    if not created:
+        Heartbeat.objects.filter(pk=beat.pk).update(
+            pid=pid or os.getpid(), last_seen=now, beats=F("beats") + 1
+        )
+        beat.refresh_from_db()
+    return beat

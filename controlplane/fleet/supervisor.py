@@ -1,0 +1,152 @@
+"""A small process supervisor: process groups, restart with backoff, clean stop.
+
+Every child runs in its own session (process group), so a signal to the group reaches the
+grandchildren too, and the terminal's Ctrl-C reaches only the supervisor, which then stops the
+children in order: SIGTERM to each group, SIGKILL to what is left after the grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["ChildSpec", "Supervisor", "unlink_rings"]
+
+log = logging.getLogger(__name__)
+
+_BACKOFF_FIRST = 0.5
+_BACKOFF_MAX = 30.0
+_HEALTHY_AFTER = 30.0  # a child that ran this long restarts without waiting
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    name: str
+    argv: list[str]
+    restart: bool = True
+
+
+@dataclass
+class _Child:
+    spec: ChildSpec
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    restart_at: float = 0.0
+    restarts: int = field(default=0)
+
+
+def unlink_rings(prefix: str) -> list[str]:
+    """Remove every shared-memory ring of ``prefix`` (``/dev/shm/<prefix>-*``)."""
+    removed = []
+    for path in glob.glob(f"/dev/shm/{glob.escape(prefix)}-*"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+            removed.append(path)
+    return removed
+
+
+class Supervisor:
+    def __init__(
+        self,
+        children: list[ChildSpec],
+        *,
+        env: dict[str, str],
+        cwd: Path,
+        grace_seconds: float = 10.0,
+        on_stopped: Callable[[], None] | None = None,
+    ) -> None:
+        self._children = [_Child(spec) for spec in children]
+        self._env = env
+        self._cwd = cwd
+        self._grace = grace_seconds
+        self._on_stopped = on_stopped
+        self._stopping = False
+
+    def request_stop(self, signum: int = signal.SIGTERM, _frame: object = None) -> None:
+        if not self._stopping:
+            log.info("supervisor: %s received, stopping", signal.Signals(signum).name)
+        self._stopping = True
+
+    def run(self) -> int:
+        """Start everything, watch until SIGINT/SIGTERM, stop everything; returns exit code."""
+        previous = {
+            sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            for child in self._children:
+                self._start(child)
+            while not self._stopping:
+                self._watch()
+                time.sleep(0.2)
+        finally:
+            self._stop_all()
+            if self._on_stopped is not None:
+                self._on_stopped()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
+
+    def _start(self, child: _Child) -> None:
+        child.process = subprocess.Popen(
+            child.spec.argv, env=self._env, cwd=self._cwd, start_new_session=True
+        )
+        child.started_at = time.monotonic()
+        log.info("supervisor: started %s (pid %d)", child.spec.name, child.process.pid)
+
+    def _watch(self) -> None:
+        now = time.monotonic()
+        for child in self._children:
+            process = child.process
+            if process is None:
+                if now >= child.restart_at and not self._stopping:
+                    child.restarts += 1
+                    self._start(child)
+                continue
+            code = process.poll()
+            if code is None:
+                continue
+            self._kill_group(process.pid, signal.SIGKILL)  # sweep what the leader left behind
+            child.process = None
+            if not child.spec.restart:
+                log.error("supervisor: %s exited (%s); not restarting", child.spec.name, code)
+                continue
+            ran = now - child.started_at
+            child.failures = 0 if ran >= _HEALTHY_AFTER else child.failures + 1
+            delay = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2 ** max(0, child.failures - 1))
+            delay = 0.0 if child.failures == 0 else delay
+            child.restart_at = now + delay
+            log.warning(
+                "supervisor: %s exited with %s after %.1fs; restarting in %.1fs",
+                child.spec.name,
+                code,
+                ran,
+                delay,
+            )
+
+    @staticmethod
+    def _kill_group(pgid: int, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
+    def _stop_all(self) -> None:
+        running = [c.process for c in self._children if c.process is not None]
+        for process in reversed(running):
+            self._kill_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self._grace
+        for process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        for process in running:
+            self._kill_group(process.pid, signal.SIGKILL)
+            if process.poll() is None:
+                process.wait()
+        log.info("supervisor: all processes stopped")

@@ -1,0 +1,1 @@
+"""Jobs: background work run by Celery (backtests, archives)."""

@@ -1,0 +1,1 @@
+"""Jobs keep their state in Celery for now; no tables yet."""

@@ -1,0 +1,214 @@
+"""Embedded-mode settings: everything on one machine, no service needed, env-driven.
+
+Environment: TICKERPLANT_SECRET_KEY (else generated once into var/secret_key), DATABASE_URL
+(default SQLite at var/db.sqlite3), TICKERPLANT_VAR_DIR (default <checkout>/var),
+TICKERPLANT_CONFIG_STORE (default file://<var>/config/spec.json), TICKERPLANT_WORKERS (2),
+TICKERPLANT_PORT (8000), TICKERPLANT_SHM_PREFIX (tickerplant-<port>), TICKERPLANT_ALLOWED_HOSTS,
+TICKERPLANT_DEBUG. Production overrides live in :mod:`controlplane.settings_production`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.management.utils import get_random_secret_key
+
+from controlplane.paths import BASE_DIR, var_dir
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret_key(var: Path) -> str:
+    """The env's key, else one generated once and kept in var/secret_key (mode 0600)."""
+    key = os.environ.get("TICKERPLANT_SECRET_KEY", "").strip()
+    if key:
+        return key
+    path = var / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var.mkdir(parents=True, exist_ok=True)
+    key = get_random_secret_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+VAR_DIR = var_dir()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = _secret_key(VAR_DIR)
+DEBUG = os.environ.get("TICKERPLANT_DEBUG", "") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", *_env_list("TICKERPLANT_ALLOWED_HOSTS")]
+CSRF_TRUSTED_ORIGINS = _env_list("TICKERPLANT_CSRF_TRUSTED_ORIGINS")
+
+# --- Tickerplant ---------------------------------------------------------------------------
+TICKERPLANT_PORT = int(os.environ.get("TICKERPLANT_PORT", "8000"))
+TICKERPLANT_WORKERS = int(os.environ.get("TICKERPLANT_WORKERS", "2"))
+TICKERPLANT_CONFIG_STORE = os.environ.get(
+    "TICKERPLANT_CONFIG_STORE", f"file://{VAR_DIR / 'config' / 'spec.json'}"
+)
+TICKERPLANT_SHM_PREFIX = os.environ.get("TICKERPLANT_SHM_PREFIX", f"tickerplant-{TICKERPLANT_PORT}")
+TICKERPLANT_EMBEDDED = True
+# WebSocket gateway: heartbeat period, per-socket conflation capacity (topics), ring poll period.
+TICKERPLANT_WS_HEARTBEAT_SECONDS = float(os.environ.get("TICKERPLANT_WS_HEARTBEAT_SECONDS", "5"))
+TICKERPLANT_WS_MAILBOX_TOPICS = 1024
+TICKERPLANT_WS_MAX_PATTERNS = 256
+TICKERPLANT_GATEWAY_POLL_SECONDS = 0.02
+# /metrics: open in embedded mode; production restricts it to networks or a bearer token.
+TICKERPLANT_METRICS_NETWORKS: list[str] = []
+TICKERPLANT_METRICS_TOKEN = os.environ.get("TICKERPLANT_METRICS_TOKEN", "")
+
+# --- Django --------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "controlplane.audit",
+    "controlplane.catalog",
+    "controlplane.fleet",
+    "controlplane.jobs",
+    "webui",
+]
+
+MIDDLEWARE = [
+    "webui.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "webui.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "controlplane.urls"
+ASGI_APPLICATION = "controlplane.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "webui.context_processors.roles",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}", conn_max_age=0, conn_health_checks=True
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Daphne, Celery and management commands share the file: wait for locks, take the write lock
+    # at BEGIN (no upgrade deadlocks), and let readers run beside the writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Embedded mode serves static files straight from the apps (no collectstatic step).
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Channels, DRF, Celery -----------------------------------------------------------------
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["webui.api.permissions.CatalogPermission"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tickerplant control plane API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+CELERY_DIR = VAR_DIR / "celery"
+CELERY_BROKER_URL = "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": str(CELERY_DIR / "queue"),
+    "data_folder_out": str(CELERY_DIR / "queue"),
+    "processed_folder": str(CELERY_DIR / "processed"),
+    "store_processed": False,
+}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "control-plane-heartbeat": {
+        "task": "controlplane.fleet.tasks.record_heartbeat",
+        "schedule": 10.0,
+    },
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Logging: everything to stdout ---------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": os.environ.get("TICKERPLANT_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,64 @@
+"""Open endpoints: /healthz (up), /readyz (database and config store), /metrics."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from pipelines.config_stores import open_store
+from webui.metrics import REGISTRY
+
+__all__ = ["healthz", "metrics", "readyz"]
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready; say which
+        checks["database"] = f"error: {exc}"
+    try:
+        store = open_store(settings.TICKERPLANT_CONFIG_STORE)
+        try:
+            spec = store.get()
+        finally:
+            store.close()
+        checks["config_store"] = f"ok (spec v{spec.version})" if spec else "ok (empty)"
+    except Exception as exc:  # idem
+        checks["config_store"] = f"error: {exc}"
+    ready = all(value.startswith("ok") for value in checks.values())
+    return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    networks = settings.TICKERPLANT_METRICS_NETWORKS
+    token = settings.TICKERPLANT_METRICS_TOKEN
+    if not networks and not token:
+        return True
+    if token and request.headers.get("Authorization", "") == f"Bearer {token}":
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not _metrics_allowed(request):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
