@@ -87,7 +87,7 @@ else
     admin_mode="set" # the password printed below must be the one that works
 fi
 # The password travels in the environment, never on a command line (visible in ps).
-TP_ADMIN_PASSWORD=$admin_password TP_ADMIN_MODE=$admin_mode manage shell -c '
+TP_ADMIN_PASSWORD=$admin_password TP_ADMIN_MODE=$admin_mode manage shell -v 0 -c '
 import os
 from django.contrib.auth import get_user_model
 User = get_user_model()
