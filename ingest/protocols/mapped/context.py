@@ -1,0 +1,99 @@
+"""What every message handler of one decoder shares: stream, sequencer, scales, counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ingest.protocols.base import DecodeError, Sequencer
+
+from .compile import Scales, compile_field
+from .numbers import timestamp_ns
+from .paths import MISSING, Getter
+from .schema import Field, FieldSpec, Mapping
+
+__all__ = ["Context", "DecoderStats", "compile_int", "compile_symbol", "compile_time"]
+
+
+class DecoderStats(msgspec.Struct, kw_only=True):
+    """Counters of one decoder; none of these is an error for the source to dead-letter."""
+
+    messages: int = 0
+    events: int = 0
+    ignored: int = 0
+    snapshots: int = 0
+    stale: int = 0
+    gaps: int = 0
+    buffered: int = 0
+    buffer_overflow: int = 0
+    dropped_unsynced: int = 0
+    checksums: int = 0
+    checksum_mismatches: int = 0
+
+
+class Context:
+    __slots__ = ("mapping", "scales", "sequencer", "stats", "stream", "verify_checksum")
+
+    def __init__(
+        self, stream: str, mapping: Mapping, sequencer: Sequencer, verify_checksum: bool
+    ) -> None:
+        self.stream = stream
+        self.mapping = mapping
+        self.sequencer = sequencer
+        self.scales = Scales(mapping)
+        self.stats = DecoderStats()
+        self.verify_checksum = verify_checksum
+
+
+def compile_time(field: Field | None) -> Getter:
+    """Getter of a timestamp in integer ns; 0 when the mapping or the message has none."""
+    if field is None:
+        return _zero
+    spec = FieldSpec(path=field) if isinstance(field, str) else field
+    get = compile_field(spec, "ts_exchange", required=False)
+    unit = spec.unit
+
+    def get_time(value: Any) -> int:
+        found = get(value)
+        return 0 if found is MISSING or found is None else timestamp_ns(found, unit)
+
+    return get_time
+
+
+def compile_int(field: Field | None, name: str, required: bool = False) -> Getter:
+    """Getter of an integer (ids, sequence numbers; digits in strings too); 0 when absent."""
+    if field is None:
+        return _zero
+    get = compile_field(field, name, required=required)
+
+    def get_int(value: Any) -> int:
+        found = get(value)
+        if found is MISSING or found is None:
+            return 0
+        if type(found) is int:
+            return found
+        try:
+            return int(found)
+        except (TypeError, ValueError):
+            raise DecodeError("bad_integer", f"{name}={found!r}") from None
+
+    return get_int
+
+
+def compile_symbol(field: Field) -> Getter:
+    get = compile_field(field, "symbol")
+
+    def get_symbol(value: Any) -> str:
+        found = get(value)
+        if type(found) is str:
+            return found
+        if type(found) is int:
+            return str(found)
+        raise DecodeError("bad_symbol", repr(found))
+
+    return get_symbol
+
+
+def _zero(value: Any) -> int:
+    return 0

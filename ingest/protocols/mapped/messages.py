@@ -1,0 +1,187 @@
+"""Handlers of one-event messages: trade, quote, order (market by order).
+
+Each handler is built once from its message spec (getters compiled) and called per message with
+the routed frame; it returns the events with ``seq`` assigned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ingest.protocols.base import DecodeError
+from pipelines.events import Event, Order, Quote, Trade
+
+from .compile import compile_field
+from .context import Context, compile_int, compile_symbol, compile_time
+from .numbers import scale
+from .paths import MISSING, compile_path
+from .schema import OrderMessage, QuoteMessage, TradeMessage
+
+__all__ = ["OrderHandler", "QuoteHandler", "TradeHandler"]
+
+_TRADE_SIDES: Final = frozenset({"buy", "sell", ""})
+_BOOK_SIDES: Final = {"bid": "bid", "ask": "ask", "buy": "bid", "sell": "ask"}
+_ORDER_ACTIONS: Final = frozenset({"add", "modify", "cancel", "execute"})
+
+
+def _text(value: Any) -> str:
+    return value if type(value) is str else str(value)
+
+
+class TradeHandler:
+    __slots__ = ("_ctx", "_id", "_price", "_root", "_side", "_size", "_symbol", "_ts", "_vseq")
+
+    def __init__(self, ctx: Context, spec: TradeMessage) -> None:
+        self._ctx = ctx
+        self._root = compile_path(spec.root)
+        self._symbol = compile_symbol(spec.symbol)
+        self._price = compile_field(spec.price, "price")
+        self._size = compile_field(spec.size, "size")
+        self._side = compile_field(spec.side, "side", required=False)
+        self._id = compile_field(spec.trade_id, "trade_id", required=False)
+        self._ts = compile_time(spec.ts_exchange)
+        self._vseq = compile_int(spec.venue_seq, "venue_seq")
+
+    def __call__(self, frame: Any, ts_recv: int) -> list[Event]:
+        ctx = self._ctx
+        body = self._root(frame)
+        symbol = self._symbol(body)
+        price, size = self._price(body), self._size(body)
+        decimals = ctx.scales.get(symbol)
+        pd, sd = decimals
+        if pd is None or sd is None:
+            pd, sd = ctx.scales.learn(symbol, [price], [size])
+        side = self._side(body)
+        side = "" if side is MISSING else side
+        if side not in _TRADE_SIDES:
+            raise DecodeError("bad_side", repr(side))
+        trade_id = self._id(body)
+        scaled = ctx.scales.scaled
+        return [
+            Trade(
+                stream=ctx.stream,
+                symbol=symbol,
+                seq=ctx.sequencer.next(),
+                venue_seq=self._vseq(body),
+                ts_exchange=self._ts(body),
+                ts_recv=ts_recv,
+                price=scale(price, pd, scaled),
+                size=scale(size, sd, scaled),
+                price_decimals=pd,
+                size_decimals=sd,
+                side=side,  # type: ignore[arg-type]  # checked against _TRADE_SIDES
+                trade_id="" if trade_id is MISSING else _text(trade_id),
+            )
+        ]
+
+
+class QuoteHandler:
+    __slots__ = (
+        "_ask",
+        "_ask_size",
+        "_bid",
+        "_bid_size",
+        "_ctx",
+        "_root",
+        "_symbol",
+        "_ts",
+        "_vseq",
+    )
+
+    def __init__(self, ctx: Context, spec: QuoteMessage) -> None:
+        self._ctx = ctx
+        self._root = compile_path(spec.root)
+        self._symbol = compile_symbol(spec.symbol)
+        self._bid = compile_field(spec.bid_price, "bid_price")
+        self._bid_size = compile_field(spec.bid_size, "bid_size")
+        self._ask = compile_field(spec.ask_price, "ask_price")
+        self._ask_size = compile_field(spec.ask_size, "ask_size")
+        self._ts = compile_time(spec.ts_exchange)
+        self._vseq = compile_int(spec.venue_seq, "venue_seq")
+
+    def __call__(self, frame: Any, ts_recv: int) -> list[Event]:
+        ctx = self._ctx
+        body = self._root(frame)
+        symbol = self._symbol(body)
+        bid, bid_size = self._bid(body), self._bid_size(body)
+        ask, ask_size = self._ask(body), self._ask_size(body)
+        pd, sd = ctx.scales.get(symbol)
+        if pd is None or sd is None:
+            pd, sd = ctx.scales.learn(symbol, [bid, ask], [bid_size, ask_size])
+        scaled = ctx.scales.scaled
+        return [
+            Quote(
+                stream=ctx.stream,
+                symbol=symbol,
+                seq=ctx.sequencer.next(),
+                venue_seq=self._vseq(body),
+                ts_exchange=self._ts(body),
+                ts_recv=ts_recv,
+                bid_price=scale(bid, pd, scaled),
+                bid_size=scale(bid_size, sd, scaled),
+                ask_price=scale(ask, pd, scaled),
+                ask_size=scale(ask_size, sd, scaled),
+                price_decimals=pd,
+                size_decimals=sd,
+            )
+        ]
+
+
+class OrderHandler:
+    __slots__ = (
+        "_action",
+        "_ctx",
+        "_id",
+        "_price",
+        "_root",
+        "_side",
+        "_size",
+        "_symbol",
+        "_ts",
+        "_vseq",
+    )
+
+    def __init__(self, ctx: Context, spec: OrderMessage) -> None:
+        self._ctx = ctx
+        self._root = compile_path(spec.root)
+        self._symbol = compile_symbol(spec.symbol)
+        self._id = compile_field(spec.order_id, "order_id")
+        self._side = compile_field(spec.side, "side")
+        self._price = compile_field(spec.price, "price")
+        self._size = compile_field(spec.size, "size")
+        self._action = compile_field(spec.action, "action")
+        self._ts = compile_time(spec.ts_exchange)
+        self._vseq = compile_int(spec.venue_seq, "venue_seq")
+
+    def __call__(self, frame: Any, ts_recv: int) -> list[Event]:
+        ctx = self._ctx
+        body = self._root(frame)
+        symbol = self._symbol(body)
+        price, size = self._price(body), self._size(body)
+        pd, sd = ctx.scales.get(symbol)
+        if pd is None or sd is None:
+            pd, sd = ctx.scales.learn(symbol, [price], [size])
+        side = _BOOK_SIDES.get(_text(self._side(body)))
+        if side is None:
+            raise DecodeError("bad_side", repr(self._side(body)))
+        action = self._action(body)
+        if action not in _ORDER_ACTIONS:
+            raise DecodeError("bad_action", repr(action))
+        scaled = ctx.scales.scaled
+        return [
+            Order(
+                stream=ctx.stream,
+                symbol=symbol,
+                seq=ctx.sequencer.next(),
+                venue_seq=self._vseq(body),
+                ts_exchange=self._ts(body),
+                ts_recv=ts_recv,
+                order_id=_text(self._id(body)),
+                side=side,  # type: ignore[arg-type]
+                price=scale(price, pd, scaled),
+                size=scale(size, sd, scaled),
+                action=action,
+                price_decimals=pd,
+                size_decimals=sd,
+            )
+        ]

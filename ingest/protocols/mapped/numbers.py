@@ -1,0 +1,86 @@
+"""Exact numbers: decimal strings and JSON numbers to integers at a decimal scale.
+
+Prices never pass through a float. JSON floats reach us as their source text (the JSON decoder
+is built with ``float_hook=str``), so ``0.1`` and ``"0.1"`` are parsed by the same exact code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from ingest.protocols.base import DecodeError
+
+__all__ = ["POW10", "decimals_of", "scale", "timestamp_ns"]
+
+POW10: Final = tuple(10**i for i in range(40))
+
+_UNIT_DECIMALS: Final = {"s": 9, "ms": 6, "us": 3, "ns": 0}
+
+
+def decimals_of(value: Any) -> int:
+    """Digits after the point in a decimal string (``"0.35210000"`` -> 8); 0 for integers."""
+    if type(value) is str:
+        point = value.find(".")
+        if point >= 0 and "e" not in value and "E" not in value:
+            return len(value) - point - 1
+        return 0
+    return 0
+
+
+def scale(value: Any, decimals: int, scaled: bool = False) -> int:
+    """``value`` as an integer at ``decimals``; raises DecodeError when it would lose digits.
+
+    ``scaled`` means integers are already at the scale (a feed that sends price ticks).
+    """
+    kind = type(value)
+    if kind is str:
+        point = value.find(".")
+        try:
+            if point < 0:
+                return int(value) * POW10[decimals]  # type: ignore[no-any-return]
+            frac_len = len(value) - point - 1
+            if frac_len <= decimals:
+                whole = int(value[:point] + value[point + 1 :])
+                return whole * POW10[decimals - frac_len]  # type: ignore[no-any-return]
+            digits = value[:point] + value[point + 1 : point + 1 + decimals]
+            if value[point + 1 + decimals :].strip("0"):
+                raise DecodeError("precision", f"{value!r} has more than {decimals} decimals")
+            return int(digits)
+        except ValueError:
+            return _scale_slow(value, decimals)
+    if kind is int:
+        return value if scaled else value * POW10[decimals]  # type: ignore[no-any-return]
+    raise DecodeError("number", f"expected a number, got {value!r}")
+
+
+def _scale_slow(text: str, decimals: int) -> int:
+    # Exponent notation ("1.5e-5") and other forms int() refuses; rare, so Decimal is fine.
+    try:
+        number = Decimal(text).scaleb(decimals)
+    except (InvalidOperation, ValueError):
+        raise DecodeError("number", f"not a number: {text!r}") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise DecodeError("precision", f"{text!r} has more than {decimals} decimals")
+    return int(number)
+
+
+def timestamp_ns(value: Any, unit: str) -> int:
+    """A timestamp in ``unit`` (s, ms, us, ns as number or decimal string; or ISO 8601) in ns."""
+    if unit == "iso":
+        if type(value) is not str:
+            raise DecodeError("timestamp", f"expected an ISO 8601 string, got {value!r}")
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise DecodeError("timestamp", f"bad ISO 8601 time {value!r}") from None
+        if moment.tzinfo is None:
+            raise DecodeError("timestamp", f"ISO 8601 time without a zone: {value!r}")
+        seconds = int(moment.timestamp())  # whole seconds are exact in a float
+        return seconds * 1_000_000_000 + moment.microsecond * 1000
+    decimals = _UNIT_DECIMALS[unit]
+    if type(value) is str and "." in value and len(value) - value.find(".") - 1 > decimals:
+        # Sub-nanosecond digits are noise, not an error: truncate them.
+        value = value[: value.find(".") + 1 + decimals]
+    return scale(value, decimals)
