@@ -28,7 +28,8 @@ class SimulatorParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     interval_ms: Annotated[float, Meta(gt=0, le=10_000)] = 10.0
     """How often a batch is emitted: about ``rate * interval_ms / 1000`` events each."""
     max_events: Annotated[int, Meta(ge=0)] = 0
-    """Stop after this many events; 0 runs until stopped."""
+    """Stop once this many events were emitted (the last message is completed, so a few more
+    may follow); 0 runs until stopped."""
 
 
 @SOURCES.register
