@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Tickerplant control plane API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is behind the same login as the API it describes.
+    "SERVE_PERMISSIONS": ["webui.api.permissions.CatalogPermission"],
 }
 
 CELERY_DIR = VAR_DIR / "celery"

@@ -128,7 +128,7 @@ class ParamsForm(forms.Form):
         out: dict[str, Any] = {}
         for name, value in self.cleaned_data.items():
             field = self.fields[name]
-            if value in (None, "") and not isinstance(field, forms.BooleanField):
+            if value in (None, "", []) and not isinstance(field, forms.BooleanField):
                 continue  # blank: the plugin's default applies
             out[name] = value
         return out
