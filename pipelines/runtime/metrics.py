@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -80,6 +80,7 @@ class WorkerMetrics:
             registry=self.registry,
         )
         self.port = 0
+        self._server: Any = None
 
     def watch(
         self, dropped: Callable[[], dict[str, int]], depths: Callable[[], dict[str, int]]
@@ -96,5 +97,13 @@ class WorkerMetrics:
                 raise
             log.error("metrics port %d unavailable (%s); using a free port", port, exc)
             server, _thread = start_http_server(0, addr=addr, registry=self.registry)
+        self._server = server
         self.port = int(server.server_port)
         return self.port
+
+    def close(self) -> None:
+        """Stop the HTTP endpoint (if serving)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

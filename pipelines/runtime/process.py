@@ -88,6 +88,7 @@ async def _worker_main(
     stopped.cancel()
     await worker.stop()
     store.close()
+    metrics.close()
     return 0
 
 
@@ -125,6 +126,7 @@ async def _run_main(config_path: str, status_interval: float, metrics_port: int 
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await worker.stop()
+    metrics.close()
     print("[run] stopped", flush=True)
     return 0
 
