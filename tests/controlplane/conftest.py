@@ -26,7 +26,7 @@ def make_user(db: None) -> Callable[..., User]:
             user.is_superuser = user.is_staff = True
             user.save()
         if role:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         return user
 
     return make
