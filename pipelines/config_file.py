@@ -25,7 +25,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Final
 
-from pipelines.registry import CALCULATORS, RULES, SINKS, SOURCES, ParamsError, Registry, RegistryError
+from pipelines.registry import (
+    CALCULATORS,
+    RULES,
+    SINKS,
+    SOURCES,
+    ParamsError,
+    Registry,
+    RegistryError,
+)
 from pipelines.spec import (
     CalculatorSpec,
     PipelineSpec,
@@ -40,8 +48,21 @@ __all__ = ["FIELDS", "ConfigError", "load_config", "loads_config"]
 # The normalized fields a source may keep (``fields``); ``volume`` is the seed's word for ``size``.
 FIELDS: Final = frozenset(
     {
-        "symbol", "price", "size", "side", "bid_price", "bid_size", "ask_price", "ask_size",
-        "ts_exchange", "ts_recv", "venue_seq", "trade_id", "order_id", "level", "action",
+        "symbol",
+        "price",
+        "size",
+        "side",
+        "bid_price",
+        "bid_size",
+        "ask_price",
+        "ask_size",
+        "ts_exchange",
+        "ts_recv",
+        "venue_seq",
+        "trade_id",
+        "order_id",
+        "level",
+        "action",
     }
 )
 _FIELD_ALIASES: Final = {"volume": "size", "qty": "size", "quantity": "size"}
@@ -51,7 +72,12 @@ _SOURCE_KEYS: Final = frozenset(
     {"type", "endpoint", "data_format", "protocol", "mapping", "symbols", "fields", "enabled"}
 )
 _PROCESSING_KEYS: Final = frozenset({"ema_window", "use_mock_data", "calculators", "rules"})
-_DELIVERY_METHODS: Final = {"pubsub": None, "shm": "shm", "sharedmemory": "shm", "shared_memory": "shm"}
+_DELIVERY_METHODS: Final = {
+    "pubsub": None,
+    "shm": "shm",
+    "sharedmemory": "shm",
+    "shared_memory": "shm",
+}
 _PUBSUB_SCHEMES: Final = {"redis": "redis", "rediss": "redis", "nats": "nats"}
 
 
@@ -85,6 +111,8 @@ class _Loader:
             header = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", line)
             if header:
                 current = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "")
+                if key and current == (f"{table}.{key}" if table else key):
+                    return number  # the key is itself a table
                 if current == table:
                     header_line = number
                     if not key:
@@ -94,18 +122,24 @@ class _Loader:
                 return number
         return header_line
 
-    def check_type(self, table: str, key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
+    def check_type(
+        self, table: str, key: str, value: Any, expected: type | tuple[type, ...]
+    ) -> Any:
         if isinstance(value, bool) and expected is not bool and bool not in _as_tuple(expected):
             raise self.error(table, key, f"expected {_type_name(expected)}, got a boolean")
         if not isinstance(value, expected):
             raise self.error(table, key, f"expected {_type_name(expected)}, got {value!r}")
         return value
 
-    def check_params(self, registry: Registry[Any], table: str, kind: str, params: dict[str, Any]) -> None:
+    def check_params(
+        self, registry: Registry[Any], table: str, kind: str, params: dict[str, Any]
+    ) -> None:
         try:
             registry.params(kind, params)
         except RegistryError as exc:
-            raise self.error(table, "kind" if "kind" in self._keys(table) else "type", str(exc).strip("\"'")) from None
+            raise self.error(
+                table, "kind" if "kind" in self._keys(table) else "type", str(exc).strip("\"'")
+            ) from None
         except ParamsError as exc:
             key = exc.path.split(".", 1)[0].split("[", 1)[0]
             raise self.error(table, key, str(exc)) from None
@@ -126,7 +160,9 @@ class _Loader:
             document = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             match = re.search(r"\(at line (\d+)", str(exc))
-            raise ConfigError(self.filename, "", f"not valid TOML: {exc}", int(match.group(1)) if match else None) from None
+            raise ConfigError(
+                self.filename, "", f"not valid TOML: {exc}", int(match.group(1)) if match else None
+            ) from None
 
         sources: dict[str, SourceSpec] = {}
         source_paths: dict[str, str] = {}
@@ -138,7 +174,9 @@ class _Loader:
                 for source_name, table in value.items():
                     path = f"data_sources.{source_name}"
                     if not isinstance(table, dict):
-                        raise self.error("data_sources", source_name, "expected a table of source settings")
+                        raise self.error(
+                            "data_sources", source_name, "expected a table of source settings"
+                        )
                     sources[source_name] = self.source(path, table)
                     source_paths[source_name] = path
             elif name in _TOP_LEVEL:
@@ -150,28 +188,44 @@ class _Loader:
                 source_paths[name] = name
             else:
                 known = ", ".join(f"[{t}]" for t in _TOP_LEVEL)
-                hint = " (a source table needs a 'type' and must follow [data_sources])" if isinstance(value, dict) else ""
+                hint = (
+                    " (a source table needs a 'type' and must follow [data_sources])"
+                    if isinstance(value, dict)
+                    else ""
+                )
                 raise self.error("", name, f"unknown key; expected one of {known}{hint}")
 
         processing = document.get("processing", {})
         self.check_type("", "processing", processing, dict)
         for key in processing:
             if key not in _PROCESSING_KEYS:
-                raise self.error("processing", key, f"unknown key; expected one of {', '.join(sorted(_PROCESSING_KEYS))}")
-        if self.check_type("processing", "use_mock_data", processing.get("use_mock_data", False), bool):
+                raise self.error(
+                    "processing",
+                    key,
+                    f"unknown key; expected one of {', '.join(sorted(_PROCESSING_KEYS))}",
+                )
+        if self.check_type(
+            "processing", "use_mock_data", processing.get("use_mock_data", False), bool
+        ):
             # Checked after the swap, so the seed's websocket example loads as the simulator.
             sources = _mock(sources)
         for name, source in sources.items():
-            self.check_params(SOURCES, source_paths.get(name, "data_sources"), source.kind, source.params)
+            self.check_params(
+                SOURCES, source_paths.get(name, "data_sources"), source.kind, source.params
+            )
         calculators = self.calculators(processing)
         rules = self.rules(processing)
         sinks = self.sinks(document.get("delivery", {}))
         shards = self.shards(document.get("shards", {}))
-        return PipelineSpec(sources=sources, calculators=calculators, rules=rules, sinks=sinks, shards=shards)
+        return PipelineSpec(
+            sources=sources, calculators=calculators, rules=rules, sinks=sinks, shards=shards
+        )
 
     def source(self, path: str, table: dict[str, Any]) -> SourceSpec:
         if "type" not in table:
-            raise self.error(path, "type", "missing required key (the source plugin, e.g. \"simulator\")")
+            raise self.error(
+                path, "type", 'missing required key (the source plugin, e.g. "simulator")'
+            )
         kind = self.check_type(path, "type", table["type"], str)
         protocol_key = "data_format" if "data_format" in table else "protocol"
         protocol = self.check_type(path, protocol_key, table.get(protocol_key, ""), str)
@@ -181,7 +235,9 @@ class _Loader:
         for field in self.check_type(path, "fields", table.get("fields", []), list):
             field = _FIELD_ALIASES.get(field, field) if isinstance(field, str) else field
             if field not in FIELDS:
-                raise self.error(path, "fields", f"unknown field {field!r}; known: {', '.join(sorted(FIELDS))}")
+                raise self.error(
+                    path, "fields", f"unknown field {field!r}; known: {', '.join(sorted(FIELDS))}"
+                )
             fields.append(field)
         symbols = self.check_type(path, "symbols", table.get("symbols", []), list)
         if not all(isinstance(s, str) and s for s in symbols):
@@ -203,10 +259,14 @@ class _Loader:
         if "ema_window" in processing:
             window = self.check_type("processing", "ema_window", processing["ema_window"], int)
             if window <= 0:
-                raise self.error("processing", "ema_window", f"expected an integer > 0, got {window}")
+                raise self.error(
+                    "processing", "ema_window", f"expected an integer > 0, got {window}"
+                )
             out["ema"] = CalculatorSpec(kind="ema", params={"window": window})
             self.check_params(CALCULATORS, "processing", "ema", {"window": window})
-        tables = self.check_type("processing", "calculators", processing.get("calculators", {}), dict)
+        tables = self.check_type(
+            "processing", "calculators", processing.get("calculators", {}), dict
+        )
         for name, table in tables.items():
             path = f"processing.calculators.{name}"
             kind, params, symbols = self._plugin_table(path, table)
@@ -221,7 +281,9 @@ class _Loader:
             path = f"processing.rules.{name}"
             action = table.pop("action", "alert") if isinstance(table, dict) else "alert"
             if action not in ("tag", "drop", "alert", "halt"):
-                raise self.error(path, "action", f"expected one of tag, drop, alert, halt; got {action!r}")
+                raise self.error(
+                    path, "action", f"expected one of tag, drop, alert, halt; got {action!r}"
+                )
             kind, params, symbols = self._plugin_table(path, table)
             self.check_params(RULES, path, kind, params)
             out[name] = RuleSpec(kind=kind, params=params, action=action, symbols=symbols)
@@ -246,14 +308,20 @@ class _Loader:
                 raise self.error("delivery", "method", "missing required key (pubsub or shm)")
             method = self.check_type("delivery", "method", shorthand.pop("method"), str).lower()
             if method not in _DELIVERY_METHODS:
-                raise self.error("delivery", "method", f"expected one of pubsub, shm; got {method!r}")
+                raise self.error(
+                    "delivery", "method", f"expected one of pubsub, shm; got {method!r}"
+                )
             target = self.check_type("delivery", "target", shorthand.pop("target", ""), str)
             kind = _DELIVERY_METHODS[method]
             params = dict(shorthand)
             if kind is None:
                 scheme = target.split("://", 1)[0].lower() if "://" in target else ""
                 if scheme not in _PUBSUB_SCHEMES:
-                    raise self.error("delivery", "target", f"pubsub needs a redis:// or nats:// target, got {target!r}")
+                    raise self.error(
+                        "delivery",
+                        "target",
+                        f"pubsub needs a redis:// or nats:// target, got {target!r}",
+                    )
                 kind = _PUBSUB_SCHEMES[scheme]
                 params["url"] = target
             elif target:
@@ -286,7 +354,9 @@ def _mock(sources: dict[str, SourceSpec]) -> dict[str, SourceSpec]:
     if not sources:
         return {"sim": SourceSpec(kind="simulator")}
     return {
-        name: spec if spec.kind == "simulator" else SourceSpec(kind="simulator", symbols=spec.symbols, fields=spec.fields)
+        name: spec
+        if spec.kind == "simulator"
+        else SourceSpec(kind="simulator", symbols=spec.symbols, fields=spec.fields)
         for name, spec in sources.items()
     }
 
@@ -296,7 +366,14 @@ def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {int: "an integer", str: "a string", bool: "true or false", list: "a list", dict: "a table", float: "a number"}
+    names = {
+        int: "an integer",
+        str: "a string",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+        float: "a number",
+    }
     return " or ".join(names.get(t, t.__name__) for t in _as_tuple(expected))
 
 

@@ -14,7 +14,15 @@ import crc32c
 import msgspec
 from msgspec import Meta
 
-from pipelines.registry import CALCULATORS, RULES, SINKS, SOURCES, ParamsError, Registry, RegistryError
+from pipelines.registry import (
+    CALCULATORS,
+    RULES,
+    SINKS,
+    SOURCES,
+    ParamsError,
+    Registry,
+    RegistryError,
+)
 
 __all__ = [
     "CalculatorSpec",

@@ -59,7 +59,8 @@ def md_topic(stream: str, symbol: str, kind: str) -> str:
 def event_topic(event: Event) -> str:
     """The topic an event is published on."""
     if isinstance(event, Metric):
-        return f"an.{encode_token(event.stream)}.{encode_token(event.symbol)}.{encode_token(event.name)}"
+        name = encode_token(event.name)
+        return f"an.{encode_token(event.stream)}.{encode_token(event.symbol)}.{name}"
     if isinstance(event, Alert):
         return f"alert.{encode_token(event.stream)}.{encode_token(event.symbol)}.{event.severity}"
     return md_topic(event.stream, event.symbol, _MD_KIND[type(event)])

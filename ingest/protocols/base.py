@@ -44,7 +44,7 @@ class Sequencer:
 
 
 class Decoder(Protocol):
-    """A protocol plugin: ``kind`` names it in the PROTOCOLS registry; ``Params`` types its options."""
+    """A protocol plugin: ``kind`` names it in PROTOCOLS; ``Params`` types its options."""
 
     kind: ClassVar[str]
     Params: ClassVar[type[msgspec.Struct]]

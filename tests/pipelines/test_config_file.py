@@ -104,7 +104,9 @@ count = 4
 """
     )
     assert spec.sources["sim"].symbols == ["BTC-USD", "ETH-USD"]
-    assert spec.calculators["ema_fast"] == CalculatorSpec(kind="ema", params={"window": 5}, symbols=["BTC-USD"])
+    assert spec.calculators["ema_fast"] == CalculatorSpec(
+        kind="ema", params={"window": 5}, symbols=["BTC-USD"]
+    )
     assert spec.sinks["live"].kind == "shm"
     assert spec.shards.count == 4
 
@@ -113,23 +115,62 @@ count = 4
     ("text", "expected"),
     [
         # An unknown top-level key names the key and its line.
-        ("[data_sources]\n[source1]\ntype = \"simulator\"\n\n[procesing]\nema_window = 3\n", "config.toml:5: procesing: unknown key"),
+        (
+            '[data_sources]\n[source1]\ntype = "simulator"\n\n[procesing]\nema_window = 3\n',
+            "config.toml:5: procesing: unknown key",
+        ),
         # An unknown key inside [processing].
-        ("[processing]\nema_window = 3\nema_widow = 4\n", "config.toml:3: processing.ema_widow: unknown key"),
+        (
+            "[processing]\nema_window = 3\nema_widow = 4\n",
+            "config.toml:3: processing.ema_widow: unknown key",
+        ),
         # A wrong type.
-        ("[processing]\nema_window = \"ten\"\n", "config.toml:2: processing.ema_window: expected an integer, got 'ten'"),
-        ("[processing]\nema_window = 0\n", "config.toml:2: processing.ema_window: expected an integer > 0"),
-        ("[processing]\nuse_mock_data = \"yes\"\n", "config.toml:2: processing.use_mock_data: expected true or false"),
+        (
+            '[processing]\nema_window = "ten"\n',
+            "config.toml:2: processing.ema_window: expected an integer, got 'ten'",
+        ),
+        (
+            "[processing]\nema_window = 0\n",
+            "config.toml:2: processing.ema_window: expected an integer > 0",
+        ),
+        (
+            '[processing]\nuse_mock_data = "yes"\n',
+            "config.toml:2: processing.use_mock_data: expected true or false",
+        ),
         # A missing required field.
-        ("[data_sources.feed]\nendpoint = \"wss://x\"\n", "config.toml:1: data_sources.feed.type: missing required key"),
-        ("[processing.calculators.fast]\nwindow = 3\n", "config.toml:1: processing.calculators.fast.kind: missing required key"),
-        ("[delivery]\ntarget = \"redis://localhost\"\n", "config.toml:1: delivery.method: missing required key"),
+        (
+            '[data_sources.feed]\nendpoint = "wss://x"\n',
+            "config.toml:1: data_sources.feed.type: missing required key",
+        ),
+        (
+            "[processing.calculators.fast]\nwindow = 3\n",
+            "config.toml:1: processing.calculators.fast.kind: missing required key",
+        ),
+        (
+            '[delivery]\ntarget = "redis://localhost"\n',
+            "config.toml:1: delivery.method: missing required key",
+        ),
         # Unknown plugins and plugin parameters are checked against the registries.
-        ("[data_sources.feed]\ntype = \"carrier-pigeon\"\n", "config.toml:2: data_sources.feed.type: unknown sources plugin 'carrier-pigeon'"),
-        ("[data_sources.feed]\ntype = \"simulator\"\nsymbls = [\"A\"]\n", "config.toml:3: data_sources.feed.symbls:"),
-        ("[processing.calculators.fast]\nkind = \"ema\"\nwindow = -1\n", "config.toml:3: processing.calculators.fast.window:"),
-        ("[data_sources.feed]\ntype = \"simulator\"\nfields = [\"prize\"]\n", "config.toml:3: data_sources.feed.fields: unknown field 'prize'"),
-        ("[delivery]\nmethod = \"pubsub\"\ntarget = \"http://x\"\n", "config.toml:3: delivery.target: pubsub needs a redis:// or nats:// target"),
+        (
+            '[data_sources.feed]\ntype = "carrier-pigeon"\n',
+            "config.toml:2: data_sources.feed.type: unknown sources plugin 'carrier-pigeon'",
+        ),
+        (
+            '[data_sources.feed]\ntype = "simulator"\nsymbls = ["A"]\n',
+            "config.toml:3: data_sources.feed.symbls:",
+        ),
+        (
+            '[processing.calculators.fast]\nkind = "ema"\nwindow = -1\n',
+            "config.toml:3: processing.calculators.fast.window:",
+        ),
+        (
+            '[data_sources.feed]\ntype = "simulator"\nfields = ["prize"]\n',
+            "config.toml:3: data_sources.feed.fields: unknown field 'prize'",
+        ),
+        (
+            '[delivery]\nmethod = "pubsub"\ntarget = "http://x"\n',
+            "config.toml:3: delivery.target: pubsub needs a redis:// or nats:// target",
+        ),
         ("[shards]\ncount = 0\n", "config.toml:2: shards.count: expected 1..4096"),
         # TOML syntax errors keep the parser's line.
         ("[processing]\nema_window = = 3\n", "config.toml:2: not valid TOML"),

@@ -39,7 +39,9 @@ def test_unknown_fields_are_errors_with_their_path() -> None:
 
 def test_validate_names_the_bad_plugin_and_parameter() -> None:
     with pytest.raises(SpecError) as caught:
-        validate(PipelineSpec(calculators={"ema": CalculatorSpec(kind="ema", params={"window": 0})}))
+        validate(
+            PipelineSpec(calculators={"ema": CalculatorSpec(kind="ema", params={"window": 0})})
+        )
     assert caught.value.path == "calculators.ema.params.window"
     with pytest.raises(SpecError) as caught:
         validate(PipelineSpec(sources={"x": SourceSpec(kind="no-such-source")}))
