@@ -97,6 +97,8 @@ class _Block:
         self.groups = [_GroupCodec(f"{owner}.{g.name}", g, schema) for g in groups]
         self.data = [_DataCodec(d, schema.struct_prefix) for d in data]
         self.flat = not self.groups and not self.data
+        # Compile the schema's own layout now: schema errors surface at load, not on first data.
+        self.reader(block_length, schema.version)
 
     def reader(self, block_length: int, version: int) -> BlockReader:
         key = (block_length, version)
@@ -203,7 +205,13 @@ class _DataCodec:
         return end
 
     def encode(self, value: str | bytes | None, out: list[bytes]) -> None:
-        raw = value.encode(self.encoding or "utf-8") if isinstance(value, str) else (value or b"")
+        if isinstance(value, str):
+            try:
+                raw = value.encode(self.encoding or "utf-8")
+            except (UnicodeEncodeError, LookupError) as exc:
+                raise EncodeError(f"data {self.name}: {exc}") from None
+        else:
+            raw = value or b""
         try:
             out.append(self.length.pack(len(raw)))
         except struct.error:

@@ -77,18 +77,25 @@ def _encoded_slots(encoded: EncodedType, value: Any, out: list[Any], owner: str)
         if value is None:
             value = b""
         if isinstance(value, str):
-            value = value.encode(encoded.character_encoding or "ascii")
+            value = _encode_text(value, encoded.character_encoding or "ascii", owner)
         if len(value) > encoded.length:
             raise EncodeError(f"{owner}: {len(value)} bytes do not fit in {encoded.length}")
         out.append(bytes(value))
         return
     if encoded.length != 1:
-        items = list(value) if value is not None else []
+        items = list(value) if value is not None else [None] * encoded.length
         if len(items) != encoded.length:
             raise EncodeError(f"{owner}: needs {encoded.length} values, got {len(items)}")
-        out.extend(items)
+        out.extend(_null(encoded, owner) if item is None else item for item in items)
         return
     out.append(_null(encoded, owner) if value is None else value)
+
+
+def _encode_text(text: str, encoding: str, owner: str) -> bytes:
+    try:
+        return text.encode(encoding)
+    except (UnicodeEncodeError, LookupError) as exc:
+        raise EncodeError(f"{owner}: {exc}") from None
 
 
 def compile_writer(

@@ -135,10 +135,14 @@ class _Layout:
             self.parts.append(f"{encoded.length}{code}")
             first = self.slot
             self.slot += encoded.length
-            return "[" + ", ".join(f"t[{i}]" for i in range(first, self.slot)) + "]"
+            items = (self._nullable(encoded, f"t[{i}]") for i in range(first, self.slot))
+            return "[" + ", ".join(items) + "]"
         self.parts.append(code)
         self.slot += 1
-        slot = f"t[{self.slot - 1}]"
+        return self._nullable(encoded, f"t[{self.slot - 1}]")
+
+    @staticmethod
+    def _nullable(encoded: EncodedType, slot: str) -> str:
         null = encoded.null_value
         if encoded.presence != "optional" or null is None:
             return slot
