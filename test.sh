@@ -60,13 +60,15 @@ status=0
 
 run_pytest() {
     # run_pytest LABEL ARGS...: one pytest invocation; its summary line is kept for the end.
-    local label=$1 log code=0 begin=$SECONDS
+    local label=$1 log code=0 begin=$SECONDS summary
     shift
     log=$logs/$(echo "$label" | tr -c 'a-zA-Z0-9\n' '-').log
     echo "=== test.sh: $label: pytest $*" >&2
     "$PYTHON" -m pytest "$@" 2>&1 | tee "$log" || code=$?
-    summaries+=("$label ($((SECONDS - begin)) s, exit $code): $(grep -E '^=+ .* in [0-9.]+s' "$log" \
-        | tail -n1 | sed -E 's/^=+ //; s/ =+$//')")
+    # pytest's last line: "=== 1 failed, 45 passed in 0.49s ===" (or without the = under -q).
+    summary=$(grep -E ' in [0-9.]+s( \([0-9:]+\))?( =+)?$' "$log" | tail -n1 \
+        | sed -E 's/^=+ //; s/ =+$//' || true)
+    summaries+=("$label ($((SECONDS - begin)) s, exit $code): ${summary:-no pytest summary, see $log}")
     if [[ $code != 0 ]]; then status=1; fi
 }
 
