@@ -241,8 +241,9 @@ class _RawMapping(_Spec, frozen=True):
 def _error_key(exc: msgspec.ValidationError, prefix: str) -> tuple[str, str]:
     message = str(exc)
     key = ""
-    if "unknown field `" in message:
-        key = message.split("unknown field `", 1)[1].split("`", 1)[0]
+    for marker in ("unknown field `", "missing required field `"):
+        if marker in message:
+            key = message.split(marker, 1)[1].split("`", 1)[0]
     if " - at `$" in message:
         location = message.rsplit(" - at `$", 1)[1].rstrip("`").lstrip(".")
         location = location.replace("[...]", "")

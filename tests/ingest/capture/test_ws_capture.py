@@ -1,0 +1,84 @@
+"""The timestamped capture text of shared/data/ws: records, exact times, detection."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ingest.capture.ws_capture import (
+    WsCaptureReader,
+    is_ws_capture,
+    parse_ts_ns,
+    read_ws_capture,
+)
+
+
+@pytest.fixture(scope="module")
+def ws_data(shared_data: Path) -> Path:
+    return shared_data / "ws"
+
+
+def test_binance_capture(ws_data: Path) -> None:
+    records = list(read_ws_capture(ws_data / "binance-spot" / "BINANCE.ws.1.0"))
+    directions = Counter(record.direction for record in records)
+    assert directions["recv"] == 265
+    first = records[0]
+    assert first.direction == "open" and first.payload == b""
+    assert first.url.startswith("wss://stream.binance.com:9443/stream?streams=nknusdt@depth@100ms")
+    assert first.ts_recv_ns == 1633998511159679000
+    frame = records[1]
+    assert frame.url == first.url  # a received frame belongs to the open connection
+    assert frame.ts_recv_ns == 1633998512063356900
+    assert frame.payload.startswith(b'{"stream":"nknusdt@depth@100ms","data":{"e":"depthUpdate"')
+    assert frame.payload.endswith(b"}}")
+
+
+def test_rest_snapshots(ws_data: Path) -> None:
+    records = list(read_ws_capture(ws_data / "binance-spot" / "BINANCE.http.0.0"))
+    assert [record.direction for record in records] == ["http"] * 4
+    assert records[0].url == "https://api.binance.com/api/v3/depth?symbol=NKNUSDT&limit=1000"
+    assert records[0].payload.startswith(b'{"lastUpdateId":499869752,')
+
+
+def test_kraken_capture_with_sent_subscribe(ws_data: Path) -> None:
+    records = list(read_ws_capture(ws_data / "kraken" / "KRAKEN.ws.50.0"))
+    sent = [record for record in records if record.direction == "send"]
+    assert len(sent) == 1 and sent[0].url == "wss://ws.kraken.com"
+    assert sent[0].payload.startswith(b'{"event":"subscribe"')
+    assert sum(1 for record in records if record.direction == "recv") > 4279
+
+
+def test_detection(ws_data: Path) -> None:
+    for path in ws_data.glob("*/*.[0-9]"):
+        assert is_ws_capture(path.read_bytes()[:4096]), path
+    assert not is_ws_capture(b"8=FIX.4.4\x019=12\x01")
+    assert not is_ws_capture(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00")
+    assert not is_ws_capture(b"price,size\n1,2\n")
+    assert not is_ws_capture(b'{"a": 1}\n')
+
+
+def test_malformed_lines_are_counted_not_fatal() -> None:
+    reader = WsCaptureReader(
+        [
+            b"wss://x <-> 1600000000.5\n",
+            b"garbage\n",
+            b"1600000001: {}\n",
+            b"1600000001 no separator\n",
+            b"\n",
+        ]
+    )
+    records = list(reader)
+    assert [(r.direction, r.url, r.payload) for r in records] == [
+        ("open", "wss://x", b""),
+        ("recv", "wss://x", b"{}"),
+    ]
+    assert reader.malformed == 2
+
+
+def test_times_are_exact() -> None:
+    assert parse_ts_ns("1633998512.0633569") == 1633998512063356900
+    assert parse_ts_ns(b"1633998512") == 1633998512000000000
+    with pytest.raises(ValueError):
+        parse_ts_ns("12:30")
