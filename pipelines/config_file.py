@@ -286,7 +286,12 @@ class _Loader:
                 )
             kind, params, symbols = self._plugin_table(path, table)
             self.check_params(RULES, path, kind, params)
-            out[name] = RuleSpec(kind=kind, params=params, action=action, symbols=symbols)
+            out[name] = RuleSpec(
+                kind=kind,
+                params=params,
+                action=action,  # type: ignore[arg-type]  # checked against the Literal above
+                symbols=symbols,
+            )
         return out
 
     def _plugin_table(self, path: str, table: Any) -> tuple[str, dict[str, Any], list[str]]:

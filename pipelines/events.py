@@ -174,8 +174,8 @@ Event = (
 )
 
 encoder: Final = msgspec.msgpack.Encoder()
-decoder: Final = msgspec.msgpack.Decoder(Event)  # type: ignore[arg-type]
-_many_decoder: Final = msgspec.msgpack.Decoder(list[Event])  # type: ignore[valid-type]
+decoder: Final = msgspec.msgpack.Decoder(Event)
+_many_decoder: Final = msgspec.msgpack.Decoder(list[Event])
 
 
 def encode(event: Event) -> bytes:
@@ -187,7 +187,7 @@ def decode(data: bytes | memoryview) -> Event:
 
 
 def decode_many(data: bytes | memoryview) -> list[Event]:
-    return _many_decoder.decode(data)  # type: ignore[no-any-return]
+    return _many_decoder.decode(data)
 
 
 def format_scaled(value: int, decimals: int) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -32,13 +31,9 @@ target = "redis://localhost:6379"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_seed_example_is_the_one_in_the_design_document() -> None:
-    seed_path = REPO.parent / "shared" / "SEED.md"
-    if not seed_path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{seed_path} is missing; CI always has ../shared")
-        pytest.skip(f"{seed_path} is not here (it sits beside the checkout)")
-    seed = seed_path.read_text(encoding="utf-8")
+def test_seed_example_is_the_one_in_the_design_document(shared_data: Path) -> None:
+    # SEED.md sits in shared/, beside the data folder.
+    seed = (shared_data.parent / "SEED.md").read_text(encoding="utf-8")
     block = re.search(r"### Configuration File Structure\n```toml\n(.*?)```", seed, re.S)
     assert block is not None
     assert block.group(1) == SEED_EXAMPLE
