@@ -11,8 +11,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _manage(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TICKERPLANT_", "DJANGO_", "DATABASE_URL"))}
+def _manage(
+    args: list[str], env: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TICKERPLANT_", "DJANGO_", "DATABASE_URL"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
@@ -40,8 +46,10 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
 def test_production_settings_require_a_secret_key(tmp_path: Path) -> None:
     result = _manage(
         ["check"],
-        {"DJANGO_SETTINGS_MODULE": "controlplane.settings_production",
-         "TICKERPLANT_ALLOWED_HOSTS": "tickerplant.example.com"},
+        {
+            "DJANGO_SETTINGS_MODULE": "controlplane.settings_production",
+            "TICKERPLANT_ALLOWED_HOSTS": "tickerplant.example.com",
+        },
         tmp_path,
     )
     assert result.returncode != 0

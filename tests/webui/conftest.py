@@ -91,7 +91,12 @@ def book_event(symbol: str = "BTC-USD", seq: int = 1, bid: int = 100_00) -> Any:
     from pipelines.events import BookSnapshot
 
     return BookSnapshot(
-        stream="sim", symbol=symbol, seq=seq, price_decimals=2, size_decimals=3, state="LIVE",
+        stream="sim",
+        symbol=symbol,
+        seq=seq,
+        price_decimals=2,
+        size_decimals=3,
+        state="LIVE",
         bids=[(bid - 50 * i, 1_000 + i) for i in range(10)],
         asks=[(bid + 50 + 50 * i, 2_000 + i) for i in range(10)],
     )

@@ -38,13 +38,17 @@ def test_source_crud_with_a_token(operator_token: str) -> None:
 
 def test_params_errors_are_keyed_by_field(operator_token: str) -> None:
     api = _client(operator_token)
-    bad = api.post("/api/sources/", {"name": "feed", "kind": "simulator",
-                                     "params": {"rate": -1}}, format="json")
+    bad = api.post(
+        "/api/sources/",
+        {"name": "feed", "kind": "simulator", "params": {"rate": -1}},
+        format="json",
+    )
     assert bad.status_code == 400
     assert list(bad.json()) == ["params"] and list(bad.json()["params"]) == ["rate"]
     assert "rate" in bad.json()["params"]["rate"][0]
-    unknown = api.post("/api/rules/", {"name": "e", "kind": "ema", "params": {"windw": 3}},
-                       format="json")
+    unknown = api.post(
+        "/api/rules/", {"name": "e", "kind": "ema", "params": {"windw": 3}}, format="json"
+    )
     assert unknown.status_code == 400 and "windw" in unknown.json()["params"]
     kind = api.post("/api/rules/", {"name": "e", "kind": "nope"}, format="json")
     assert kind.status_code == 400 and "kind" in kind.json()
@@ -53,8 +57,9 @@ def test_params_errors_are_keyed_by_field(operator_token: str) -> None:
 
 def test_rules_crud(operator_token: str) -> None:
     api = _client(operator_token)
-    response = api.post("/api/rules/", {"name": "ema", "kind": "ema", "params": {"window": 20}},
-                        format="json")
+    response = api.post(
+        "/api/rules/", {"name": "ema", "kind": "ema", "params": {"window": 20}}, format="json"
+    )
     assert response.status_code == 201, response.json()
     response = api.patch("/api/rules/ema/", {"params": {"window": 0}}, format="json")
     assert response.status_code == 400 and "window" in response.json()["params"]
@@ -96,8 +101,12 @@ def test_openapi_schema(viewer_token: str) -> None:
     response = _client(viewer_token).get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     paths = response.json()["paths"]
-    assert {"/api/sources/", "/api/rules/", "/api/plugins/",
-            "/api/books/{stream}/{symbol}/"} <= set(paths)
+    assert {
+        "/api/sources/",
+        "/api/rules/",
+        "/api/plugins/",
+        "/api/books/{stream}/{symbol}/",
+    } <= set(paths)
 
 
 def test_books_come_from_the_gateway(viewer_token: str, gateway: Any, publish_book: Any) -> None:

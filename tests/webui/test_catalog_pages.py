@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from django import forms
 from django.test import Client
-from pipelines.registry import CALCULATORS, SOURCES
 
 from controlplane.catalog import actions
 from controlplane.catalog.models import DataSource, ProcessingRule
+from pipelines.registry import CALCULATORS, SOURCES
 from webui.params_form import ListField, params_form_class
 
 pytestmark = pytest.mark.django_db
@@ -80,8 +80,10 @@ def test_create_edit_and_delete_through_the_pages(client: Client, operator: Any)
     assert "feed" in listing and "rate=250.0" in listing
     edit = client.get("/sources/feed/")
     assert 'value="250.0"' in edit.content.decode()
-    response = client.post("/sources/feed/", {"kind": "simulator", "name": "feed",
-                                              "symbols": "SOL-USD", "params-rate": "99"})
+    response = client.post(
+        "/sources/feed/",
+        {"kind": "simulator", "name": "feed", "symbols": "SOL-USD", "params-rate": "99"},
+    )
     assert response.status_code == 302
     source.refresh_from_db()
     assert source.symbols == ["SOL-USD"] and source.params["rate"] == 99.0 and not source.enabled
@@ -91,11 +93,15 @@ def test_create_edit_and_delete_through_the_pages(client: Client, operator: Any)
 
 def test_rule_pages(client: Client, operator: Any) -> None:
     client.force_login(operator)
-    bad = client.post("/rules/new/", {"kind": "ema", "name": "ema", "action": "alert",
-                                      "params-window": "0", "enabled": "on"})
+    bad = client.post(
+        "/rules/new/",
+        {"kind": "ema", "name": "ema", "action": "alert", "params-window": "0", "enabled": "on"},
+    )
     assert bad.status_code == 400 and 'data-field="window"' in bad.content.decode()
-    good = client.post("/rules/new/", {"kind": "ema", "name": "ema", "action": "alert",
-                                       "params-window": "12", "enabled": "on"})
+    good = client.post(
+        "/rules/new/",
+        {"kind": "ema", "name": "ema", "action": "alert", "params-window": "12", "enabled": "on"},
+    )
     assert good.status_code == 302
     assert ProcessingRule.objects.get().params == {"window": 12}
 
@@ -129,7 +135,9 @@ def test_audit_page_and_dashboard(client: Client, viewer: Any) -> None:
     assert "source.create" in audit and "feed" in audit
     dashboard = client.get("/dashboard/").content.decode()
     assert 'id="books"' in dashboard and "No market data yet" in dashboard
-    assert "/static/webui/dashboard.js" in dashboard and "http" not in dashboard.split("<body")[0].replace("http-equiv", "")
+    assert "/static/webui/dashboard.js" in dashboard and "http" not in dashboard.split("<body")[
+        0
+    ].replace("http-equiv", "")
     script = client.get("/static/webui/dashboard.js")
     assert script.status_code == 200
     script.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import pytest
@@ -13,8 +12,17 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 OPEN = {"/healthz", "/readyz", "/metrics", "/accounts/login/"}
-_SAMPLES = {"name": "sim", "stream": "sim", "symbol": "BTC-USD", "pk": "1", "format": "json",
-            "object_id": "1", "app_label": "auth", "content_type_id": "1", "url": "x"}
+_SAMPLES = {
+    "name": "sim",
+    "stream": "sim",
+    "symbol": "BTC-USD",
+    "pk": "1",
+    "format": "json",
+    "object_id": "1",
+    "app_label": "auth",
+    "content_type_id": "1",
+    "url": "x",
+}
 
 
 def _concrete(route: str) -> str | None:
@@ -46,8 +54,17 @@ ALL_URLS = sorted(set(_walk(get_resolver().url_patterns)))
 
 
 def test_the_walk_found_the_product_urls() -> None:
-    for url in ("/dashboard/", "/sources/", "/rules/", "/audit/", "/api/sources/", "/api/schema/",
-                "/api/books/sim/BTC-USD/", "/api/plugins/", "/healthz"):
+    for url in (
+        "/dashboard/",
+        "/sources/",
+        "/rules/",
+        "/audit/",
+        "/api/sources/",
+        "/api/schema/",
+        "/api/books/sim/BTC-USD/",
+        "/api/plugins/",
+        "/healthz",
+    ):
         assert url in ALL_URLS
 
 
@@ -66,7 +83,9 @@ def test_anonymous_requests_are_refused_except_the_open_urls(client: Client, url
 def test_login_form_logs_in_and_lands_on_the_dashboard(client: Client, viewer: Any) -> None:
     page = client.get("/accounts/login/")
     assert b'name="username"' in page.content and b'name="password"' in page.content
-    response = client.post("/accounts/login/", {"username": "victor", "password": "pw-victor-12345"})
+    response = client.post(
+        "/accounts/login/", {"username": "victor", "password": "pw-victor-12345"}
+    )
     assert response.status_code == 302 and response["Location"] == "/dashboard/"
     assert client.get("/dashboard/").status_code == 200
     assert client.get("/").headers["Location"] == "/dashboard/"

@@ -21,14 +21,19 @@ HOST = (b"host", b"testserver")
 SAME_ORIGIN = (b"origin", b"http://testserver")
 
 
-def _communicator(path: str = "/ws/stream/", headers: list[tuple[bytes, bytes]] | None = None) -> WebsocketCommunicator:
+def _communicator(
+    path: str = "/ws/stream/", headers: list[tuple[bytes, bytes]] | None = None
+) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, path, headers=[HOST, *(headers or [])])
 
 
 async def _session_cookie(user: Any) -> tuple[bytes, bytes]:
     client = Client()
     await database_sync_to_async(client.force_login)(user)
-    return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode())
+    return (
+        b"cookie",
+        f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode(),
+    )
 
 
 async def _connected(communicator: WebsocketCommunicator) -> bool:
@@ -84,7 +89,9 @@ async def test_bad_frames_get_error_frames(viewer_token: str, gateway: Any) -> N
     assert (await _frame(communicator))["code"] == "bad_json"
     await communicator.send_json_to({"op": "publish", "id": 7, "topics": ["md.>"]})
     assert await _frame(communicator) == {
-        "op": "error", "id": 7, "code": "bad_op",
+        "op": "error",
+        "id": 7,
+        "code": "bad_op",
         "message": "op must be 'subscribe' or 'unsubscribe'",
     }
     await communicator.send_json_to({"op": "subscribe", "id": 8, "topics": ["md.>.book"]})
@@ -141,7 +148,8 @@ def test_the_mailbox_conflates_per_topic_and_counts_drops(make_book: Any) -> Non
         mailbox.offer("delta", CachedEvent("md.sim.C.book", 5, book_event("C", 5)))  # full
         frames = [json.loads(f) for f in mailbox.drain()]
         assert [(f["topic"], f["seq"], f["merged"]) for f in frames] == [
-            ("md.sim.A.book", 3, 2), ("md.sim.B.book", 9, 0)
+            ("md.sim.A.book", 3, 2),
+            ("md.sim.B.book", 9, 0),
         ]
         assert (mailbox.merged, mailbox.dropped, len(mailbox)) == (2, 1, 0)
 

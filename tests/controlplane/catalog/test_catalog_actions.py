@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pipelines.config_stores import open_store
 
 from controlplane.audit.models import AuditEntry
 from controlplane.catalog import actions
 from controlplane.catalog.checks import CatalogError
 from controlplane.catalog.models import DataSource, ProcessingRule, PublishedSpec
 from controlplane.catalog.publish import publish_catalog
+from pipelines.config_stores import open_store
 
 pytestmark = pytest.mark.django_db
 
@@ -95,11 +95,15 @@ def test_update_and_delete_are_audited_and_republished(
         actions.do_delete_source(source, None)
     assert "sim" not in open_store(config_store_url).get().sources
     assert [e.action for e in AuditEntry.objects.all()] == [
-        "source.create", "source.update", "source.delete"
+        "source.create",
+        "source.update",
+        "source.delete",
     ]
 
 
-def test_rules_compile_by_registry(config_store_url: str, django_capture_on_commit_callbacks: Any) -> None:
+def test_rules_compile_by_registry(
+    config_store_url: str, django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         actions.do_create_rule(None, name="ema_fast", kind="ema", params={"window": 5})
     spec = open_store(config_store_url).get()

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from pipelines.config_file import loads_config
 
 from controlplane.catalog.compile import compile_spec
 from controlplane.catalog.models import DataSource, ProcessingRule
+from pipelines.config_file import loads_config
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_export_round_trips(tmp_path: Path, settings: Any) -> None:
     text = (
         '[data_sources.feed]\ntype = "simulator"\nsymbols = ["A.B", "XBT/USD"]\nrate = 20.5\n'
         'fields = ["price", "volume"]\n'
-        '[processing]\nema_window = 7\n'
+        "[processing]\nema_window = 7\n"
         "[shards]\ncount = 2\n"
     )
     path = tmp_path / "in.toml"

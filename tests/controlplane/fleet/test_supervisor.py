@@ -35,9 +35,13 @@ def test_restarts_a_dying_child_and_kills_grandchildren_on_stop(tmp_path: Path) 
         f"open({str(pids)!r}, 'w').write(str(p.pid)); time.sleep(60)"
     )
     supervisor = Supervisor(
-        [ChildSpec("flaky", [sys.executable, "-c", flaky]),
-         ChildSpec("stubborn", [sys.executable, "-c", stubborn])],
-        env=dict(os.environ), cwd=tmp_path, grace_seconds=1.0,
+        [
+            ChildSpec("flaky", [sys.executable, "-c", flaky]),
+            ChildSpec("stubborn", [sys.executable, "-c", stubborn]),
+        ],
+        env=dict(os.environ),
+        cwd=tmp_path,
+        grace_seconds=1.0,
     )
     stopper = threading.Timer(3.5, supervisor.request_stop, args=(signal.SIGTERM,))
     stopper.start()

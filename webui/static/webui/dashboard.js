@@ -126,7 +126,7 @@
     }
     if (hi === lo) { hi += 1e-9 + Math.abs(hi) * 1e-6; lo -= 1e-9 + Math.abs(lo) * 1e-6; }
     if (t1 === t0) t1 = t0 + 1;
-    var pad = 28;
+    var pad = 64;
     ctx.strokeStyle = "#ddd"; ctx.lineWidth = 1;
     ctx.beginPath(); ctx.moveTo(pad, 4); ctx.lineTo(pad, h - 14); ctx.lineTo(w - 4, h - 14); ctx.stroke();
     ctx.fillStyle = "#666"; ctx.font = "10px sans-serif";
