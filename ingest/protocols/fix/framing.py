@@ -61,6 +61,15 @@ class FixFramer:
                 position = start + 1
                 continue
             if end > len(buffer):
+                # A too-large BodyLength would stall the stream until max_message bytes came:
+                # a trailer followed by the next BeginString before the declared end means the
+                # length lies; drop this message and resync there.
+                following = buffer.find(_START, second)
+                trailer = buffer.rfind(b"\x0110=", second, following) if following > 0 else -1
+                if trailer >= 0 and trailer + 8 <= following and buffer[trailer + 7] == 1:
+                    self.skipped_bytes += following - start
+                    position = following
+                    continue
                 break
             if buffer[end - _TRAILER_LENGTH:end - 4] != b"10=" or buffer[end - 1] != 1:
                 position = start + 1  # BodyLength lies: resync at the next BeginString

@@ -81,7 +81,7 @@ def test_incremental(fix_data: Path, frame, version: str) -> None:
     )
     events = decoder.decode(data, ts_recv=1)
     assert [type(event) for event in events] == [BookDelta, BookDelta, Trade, BookDelta, Statistic]
-    first, second, trade, delete, volume = events
+    first, second, _trade, delete, volume = events
     assert isinstance(first, BookDelta) and isinstance(second, BookDelta)
     assert isinstance(delete, BookDelta)
     assert (first.side, first.price, first.size, first.action) == ("bid", 475025, 10, "new")
