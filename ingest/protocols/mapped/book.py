@@ -40,6 +40,7 @@ class _Levels:
         "get",
         "id",
         "level",
+        "plain",
         "price",
         "side",
         "side_field",
@@ -61,6 +62,12 @@ class _Levels:
         self.ts = compile_time(spec.ts_exchange) if spec.ts_exchange else None
         self.snapshot = spec.snapshot
         self.single = spec.single
+        self.plain = (
+            spec.price == "[0]"
+            and spec.size == "[1]"
+            and not (spec.single or spec.side_field or spec.id or spec.action or spec.level)
+            and spec.ts_exchange is None
+        )
 
     def read(self, entries: Any, out: list[RawLevel], ts_default: int) -> None:
         if self.single:
@@ -70,6 +77,13 @@ class _Levels:
             raise DecodeError("bad_levels", f"expected a list of levels, got {kind}")
         side_const: str = self.side
         side_field = self.side_field
+        if self.plain:
+            # The common shape: [price, size, ...] arrays with the side given per list.
+            for entry in entries:
+                if type(entry) is not list or len(entry) < 2:
+                    raise DecodeError("bad_levels", f"level {entry!r} is not [price, size, ...]")
+                out.append((side_const, entry[0], entry[1], None, "", 0, ts_default))
+            return
         get_price, get_size, get_id = self.price, self.size, self.id
         get_action, get_level, get_ts = self.action, self.level, self.ts
         for entry in entries:
@@ -268,23 +282,32 @@ class BookHandler:
             return
         ctx = self._ctx
         pd, sd = self._scales(symbol, raw)
-        scaled = ctx.scales.scaled
+        price_scaler, size_scaler = ctx.scaler(pd), ctx.scaler(sd)
+        # Memoized scaling inline: a dict hit per value, the parser only on a miss.
+        price_of, size_of = price_scaler.values.get, size_scaler.values.get
         applied: list[tuple[str, int, int, str, int, int]] = []
         ids = book.ids
         for side, raw_price, raw_size, level_id, action, level, ts in raw:
-            size = 0 if raw_size is MISSING or action == "delete" else scale(raw_size, sd, scaled)
+            if raw_size is MISSING or action == "delete":
+                size = 0
+            else:
+                size = size_of(raw_size)  # type: ignore[arg-type]
+                if size is None:
+                    size = size_scaler(raw_size)
             if raw_price is MISSING:
                 known = ids.get(level_id) if level_id is not None else None
                 if known is None:
                     raise DecodeError("unknown_level", f"level id {level_id!r} without a price")
                 side, price = known
             else:
-                price = scale(raw_price, pd, scaled)
+                price = price_of(raw_price)  # type: ignore[arg-type]
+                if price is None:
+                    price = price_scaler(raw_price)
                 if level_id is not None:
                     ids[level_id] = (side, price)
             if level_id is not None and size == 0:
                 ids.pop(level_id, None)
-            derived = book.side(side).set(price, size)
+            derived = (book.bids if side == "bid" else book.asks).set(price, size)
             applied.append((side, price, size, action or derived, level, ts))
         if self._depth:
             for side_name, side_view in (("bid", book.bids), ("ask", book.asks)):
@@ -292,12 +315,14 @@ class BookHandler:
                     applied.append((side_name, price, 0, "delete", 0, applied[-1][5]))
         stream, sequencer = ctx.stream, ctx.sequencer
         last = len(applied) - 1
+        seq = sequencer.seq
         for index, (side, price, size, action, level, ts) in enumerate(applied):
+            seq += 1
             out.append(
                 BookDelta(
                     stream=stream,
                     symbol=symbol,
-                    seq=sequencer.next(),
+                    seq=seq,
                     venue_seq=venue_seq,
                     ts_exchange=ts,
                     ts_recv=ts_recv,
@@ -311,6 +336,7 @@ class BookHandler:
                     size_decimals=sd,
                 )
             )
+        sequencer.seq = seq
 
     def _verify(
         self,

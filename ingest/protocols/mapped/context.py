@@ -9,7 +9,7 @@ import msgspec
 from ingest.protocols.base import DecodeError, Sequencer
 
 from .compile import Scales, compile_field
-from .numbers import timestamp_ns
+from .numbers import ScaleCache, timestamp_ns
 from .paths import MISSING, Getter
 from .schema import Field, FieldSpec, Mapping
 
@@ -33,7 +33,7 @@ class DecoderStats(msgspec.Struct, kw_only=True):
 
 
 class Context:
-    __slots__ = ("mapping", "scales", "sequencer", "stats", "stream", "verify_checksum")
+    __slots__ = ("_caches", "mapping", "scales", "sequencer", "stats", "stream", "verify_checksum")
 
     def __init__(
         self, stream: str, mapping: Mapping, sequencer: Sequencer, verify_checksum: bool
@@ -44,6 +44,14 @@ class Context:
         self.scales = Scales(mapping)
         self.stats = DecoderStats()
         self.verify_checksum = verify_checksum
+        self._caches: dict[int, ScaleCache] = {}
+
+    def scaler(self, decimals: int) -> ScaleCache:
+        """The shared memo of decimal strings at ``decimals`` (one per scale, not per symbol)."""
+        cache = self._caches.get(decimals)
+        if cache is None:
+            cache = self._caches[decimals] = ScaleCache(decimals, self.scales.scaled)
+        return cache
 
 
 def compile_time(field: Field | None) -> Getter:

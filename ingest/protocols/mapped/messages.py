@@ -56,7 +56,7 @@ class TradeHandler:
         if side not in _TRADE_SIDES:
             raise DecodeError("bad_side", repr(side))
         trade_id = self._id(body)
-        scaled = ctx.scales.scaled
+        price_scaler, size_scaler = ctx.scaler(pd), ctx.scaler(sd)
         return [
             Trade(
                 stream=ctx.stream,
@@ -65,8 +65,8 @@ class TradeHandler:
                 venue_seq=self._vseq(body),
                 ts_exchange=self._ts(body),
                 ts_recv=ts_recv,
-                price=scale(price, pd, scaled),
-                size=scale(size, sd, scaled),
+                price=price_scaler.values.get(price) or price_scaler(price),
+                size=size_scaler.values.get(size) or size_scaler(size),
                 price_decimals=pd,
                 size_decimals=sd,
                 side=side,  # type: ignore[arg-type]  # checked against _TRADE_SIDES
@@ -108,7 +108,8 @@ class QuoteHandler:
         pd, sd = ctx.scales.get(symbol)
         if pd is None or sd is None:
             pd, sd = ctx.scales.learn(symbol, [bid, ask], [bid_size, ask_size])
-        scaled = ctx.scales.scaled
+        prices, sizes = ctx.scaler(pd), ctx.scaler(sd)
+        price_of, size_of = prices.values.get, sizes.values.get
         return [
             Quote(
                 stream=ctx.stream,
@@ -117,10 +118,11 @@ class QuoteHandler:
                 venue_seq=self._vseq(body),
                 ts_exchange=self._ts(body),
                 ts_recv=ts_recv,
-                bid_price=scale(bid, pd, scaled),
-                bid_size=scale(bid_size, sd, scaled),
-                ask_price=scale(ask, pd, scaled),
-                ask_size=scale(ask_size, sd, scaled),
+                # ``or`` falls back to the parser on a miss (and on 0, which is cheap anyway).
+                bid_price=price_of(bid) or prices(bid),
+                bid_size=size_of(bid_size) or sizes(bid_size),
+                ask_price=price_of(ask) or prices(ask),
+                ask_size=size_of(ask_size) or sizes(ask_size),
                 price_decimals=pd,
                 size_decimals=sd,
             )

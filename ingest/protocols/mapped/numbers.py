@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from ingest.protocols.base import DecodeError
 
-__all__ = ["POW10", "decimals_of", "scale", "timestamp_ns"]
+__all__ = ["POW10", "ScaleCache", "decimals_of", "scale", "timestamp_ns"]
 
 POW10: Final = tuple(10**i for i in range(40))
 
@@ -84,3 +84,27 @@ def timestamp_ns(value: Any, unit: str) -> int:
         # Sub-nanosecond digits are noise, not an error: truncate them.
         value = value[: value.find(".") + 1 + decimals]
     return scale(value, decimals)
+
+
+class ScaleCache:
+    """``scale`` memoized per decimal string: feeds repeat the same prices and sizes constantly.
+
+    Hot loops call ``values.get(text)`` inline and this object only on a miss. Bounded: the
+    table is dropped when it reaches ``limit`` entries (cheaper than LRU bookkeeping per hit).
+    """
+
+    __slots__ = ("decimals", "limit", "scaled", "values")
+
+    def __init__(self, decimals: int, scaled: bool, limit: int = 1 << 16) -> None:
+        self.decimals = decimals
+        self.scaled = scaled
+        self.limit = limit
+        self.values: dict[str, int] = {}
+
+    def __call__(self, value: Any) -> int:
+        result = scale(value, self.decimals, self.scaled)
+        if type(value) is str:
+            if len(self.values) >= self.limit:
+                self.values.clear()
+            self.values[value] = result
+        return result
