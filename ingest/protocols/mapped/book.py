@@ -291,18 +291,16 @@ class BookHandler:
             if raw_size is MISSING or action == "delete":
                 size = 0
             else:
-                size = size_of(raw_size)  # type: ignore[arg-type]
-                if size is None:
-                    size = size_scaler(raw_size)
+                cached = size_of(raw_size)
+                size = size_scaler(raw_size) if cached is None else cached
             if raw_price is MISSING:
                 known = ids.get(level_id) if level_id is not None else None
                 if known is None:
                     raise DecodeError("unknown_level", f"level id {level_id!r} without a price")
                 side, price = known
             else:
-                price = price_of(raw_price)  # type: ignore[arg-type]
-                if price is None:
-                    price = price_scaler(raw_price)
+                cached = price_of(raw_price)
+                price = price_scaler(raw_price) if cached is None else cached
                 if level_id is not None:
                     ids[level_id] = (side, price)
             if level_id is not None and size == 0:
