@@ -185,6 +185,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(CELERY_DIR / "queue"),
     "data_folder_out": str(CELERY_DIR / "queue"),
     "processed_folder": str(CELERY_DIR / "processed"),
+    "control_folder": str(CELERY_DIR / "control"),
     "store_processed": False,
 }
 CELERY_RESULT_BACKEND = None
