@@ -111,14 +111,14 @@ class _Block:
         return reader
 
     def decode(
-        self, buf: Any, pos: int, block_length: int, version: int
+        self, buf: Any, pos: int, block_length: int, version: int, limit: int
     ) -> tuple[dict[str, Any], int]:
         values = self.reader(block_length, version)(buf, pos)
         pos += block_length
         for group in self.groups:
-            pos = group.decode(buf, pos, version, values)
+            pos = group.decode(buf, pos, version, values, limit)
         for data in self.data:
-            pos = data.decode(buf, pos, version, values)
+            pos = data.decode(buf, pos, version, values, limit)
         return values, pos
 
     def encode(self, values: Mapping[str, Any], out: list[bytes]) -> None:
@@ -146,7 +146,7 @@ class _GroupCodec:
             owner, group.fields, group.groups, group.data, group.block_length, schema
         )
 
-    def decode(self, buf: Any, pos: int, version: int, out: dict[str, Any]) -> int:
+    def decode(self, buf: Any, pos: int, version: int, out: dict[str, Any], limit: int) -> int:
         if self.since_version > version:
             out[self.name] = []
             return pos
@@ -154,7 +154,7 @@ class _GroupCodec:
         block_length, count = dims[self._bl], dims[self._count]
         pos += self.dimension.size
         # A sanity bound before looping: each entry takes at least one byte of what is left.
-        if count * max(block_length, 1) > len(buf) - pos:
+        if count * max(block_length, 1) > limit - pos:
             raise DecodeError("truncated", f"group {self.name}: {count} x {block_length} bytes")
         block = self.block
         if block.flat:
@@ -164,7 +164,7 @@ class _GroupCodec:
             return end
         entries = []
         for _ in range(count):
-            entry, pos = block.decode(buf, pos, block_length, version)
+            entry, pos = block.decode(buf, pos, block_length, version, limit)
             entries.append(entry)
         out[self.name] = entries
         return pos
@@ -191,14 +191,14 @@ class _DataCodec:
         )
         self.encoding = encoding
 
-    def decode(self, buf: Any, pos: int, version: int, out: dict[str, Any]) -> int:
+    def decode(self, buf: Any, pos: int, version: int, out: dict[str, Any], limit: int) -> int:
         if self.since_version > version:
             out[self.name] = None
             return pos
         size: int = self.length.unpack_from(buf, pos)[0]
         pos += self.length.size
         end: int = pos + size
-        if end > len(buf):
+        if end > limit:
             raise DecodeError("truncated", f"data {self.name}: {size} bytes")
         raw = bytes(buf[pos:end])
         out[self.name] = raw.decode(self.encoding, "replace") if self.encoding else raw
@@ -251,10 +251,12 @@ class SbeCodec:
 
         ``end`` bounds the message (e.g. a framing length); the buffer's end otherwise.
         """
-        view = buf if end is None else memoryview(buf)[:end]
+        # Reads may touch bytes past ``end`` (still inside ``buf``); the checks against ``limit``
+        # reject any message that claims them, which is cheaper than slicing a view per message.
+        limit = len(buf) if end is None else min(end, len(buf))
         bl_i, tid_i, sid_i, ver_i = self._header_fields
         try:
-            header = self.header.struct.unpack_from(view, offset)
+            header = self.header.struct.unpack_from(buf, offset)
             template_id = header[tid_i]
             codec = self.messages.get(template_id)
             if codec is None:
@@ -262,10 +264,11 @@ class SbeCodec:
             if header[sid_i] != self.schema.id:
                 raise DecodeError("schema_id", f"schema {header[sid_i]} != {self.schema.id}")
             block_length, version = header[bl_i], header[ver_i]
-            values, pos = codec.block.decode(view, offset + self.header.size, block_length, version)
+            body = offset + self.header.size
+            values, pos = codec.block.decode(buf, body, block_length, version, limit)
         except struct.error as exc:
             raise DecodeError("truncated", str(exc)) from None
-        if pos > len(view):
+        if pos > limit:
             raise DecodeError("truncated", f"message needs {pos - offset} bytes")
         return DecodedMessage(template_id, codec.message.name, version, block_length, values, pos)
 
@@ -277,7 +280,7 @@ class SbeCodec:
         if codec is None:
             raise DecodeError("unknown_template", f"template {template_id}")
         try:
-            values, pos = codec.block.decode(buf, offset, block_length, version)
+            values, pos = codec.block.decode(buf, offset, block_length, version, len(buf))
         except struct.error as exc:
             raise DecodeError("truncated", str(exc)) from None
         if pos > len(buf):
