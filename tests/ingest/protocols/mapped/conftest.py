@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,10 @@ Replay = Callable[[MappedJsonDecoder, list[Path]], tuple[list[Event], list[Decod
 def ws_data(shared_data: Path) -> Path:
     path = shared_data / "ws"
     if not path.is_dir():
-        pytest.skip(f"no ws captures under {shared_data}")
+        reason = f"no ws captures under {shared_data}"
+        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{reason} (CI=true: they must be available)", pytrace=False)
+        pytest.skip(reason)
     return path
 
 
