@@ -114,9 +114,7 @@ def test_v9_trade_summary_values(cme: Path) -> None:
 
 
 def test_v9_book_with_order_entries(cme: Path) -> None:
-    _, events = run(
-        cme, "v9_samples/MdIncrementalRefreshBook.pcap", "templates_FixBinary_v9.xml"
-    )
+    _, events = run(cme, "v9_samples/MdIncrementalRefreshBook.pcap", "templates_FixBinary_v9.xml")
     deltas = [e for e in events if isinstance(e, BookDelta)]
     assert len(deltas) == 23
     assert [d.batch_end for d in deltas] == [False] * 22 + [True]
