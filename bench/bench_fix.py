@@ -1,0 +1,166 @@
+"""FIX decode throughput against simplefix and QuickFIX's Python binding (not a test).
+
+    .venv/bin/python bench/bench_fix.py [--messages 20000] [--repeat 3]
+
+Two inputs: the 200 real CME SecurityDefinitions (shared/data/fix/cme-secdef, CME dictionary)
+and ~20,000 FIX 4.4 W/X market-data messages generated with our encoder into a temp file.
+Ours is measured twice: ``parse`` (bytes → FixMessage with groups resolved, BodyLength and
+CheckSum validated) and ``decode`` (→ normalized events). Peers (optional, ``pip install
+simplefix quickfix``): simplefix's FixParser (flat tag/value pairs, no groups, no checksum check)
+and quickfix.Message(str, DataDictionary, validate=False) (C++ parse with groups; the Python
+binding's call overhead included — it is what a Python worker would pay).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.protocols.fix import FixDecoder, FixEncoder, FixParams, FixParser, load_dictionary
+from pipelines.events import BookDelta, BookSnapshot, Event, Statistic, Trade
+
+DATA = Path(os.environ.get("TICKERPLANT_SAMPLE_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data")) / "fix"
+
+
+def generate(count: int, seed: int = 7) -> list[bytes]:
+    """W/X messages as a venue sends them: mostly 1-10 entry X, some W with 10+10 levels."""
+    rng = random.Random(seed)
+    encoder = FixEncoder("FIX.4.4", "VENUE", "US")
+    symbols = ["ESZ4", "NQZ4", "CLF5", "GCG5", "ZNH5"]
+    ts = 1_700_000_000_000_000_000
+    events: list[Event] = []
+    for _ in range(count):
+        ts += rng.randint(1_000, 1_000_000)
+        symbol = rng.choice(symbols)
+        base = rng.randint(400_000, 500_000)
+        common = {"stream": "bench", "symbol": symbol, "ts_exchange": ts}
+        if rng.random() < 0.05:
+            events.append(BookSnapshot(**common, price_decimals=2,
+                                       bids=[(base - 25 * i, rng.randint(1, 500)) for i in range(10)],
+                                       asks=[(base + 25 * (i + 1), rng.randint(1, 500)) for i in range(10)]))
+            continue
+        entries = rng.randint(1, 10)
+        for index in range(entries):
+            roll = rng.random()
+            if roll < 0.1:
+                events.append(Trade(**common, price=base, size=rng.randint(1, 50), price_decimals=2))
+            elif roll < 0.13:
+                events.append(Statistic(**common, name="volume", value=rng.randint(1, 10**6)))
+            else:
+                events.append(BookDelta(**common, side=rng.choice(["bid", "ask"]),
+                                        price=base + 25 * rng.randint(-10, 10),
+                                        size=rng.randint(0, 500),
+                                        action=rng.choice(["new", "change", "delete"]),
+                                        batch_end=index == entries - 1, price_decimals=2))
+        if not isinstance(events[-1], BookDelta):  # close the message
+            events.append(BookDelta(**common, side="bid", price=base, size=1, action="change",
+                                    batch_end=True, price_decimals=2))
+    return encoder.encode_messages(events)[:count]
+
+
+def measure(name: str, messages: list[bytes], run: Callable[[list[bytes]], object],
+            repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run(messages)
+        best = min(best, time.perf_counter() - started)
+    rate = len(messages) / best
+    print(f"  {name:<38} {rate:>12,.0f} msgs/s  ({best * 1e6 / len(messages):6.2f} µs/msg)")
+    return rate
+
+
+def peers(dictionary_xml: Path | None) -> dict[str, Callable[[list[bytes]], object]]:
+    found: dict[str, Callable[[list[bytes]], object]] = {}
+    try:
+        import simplefix
+
+        def run_simplefix(messages: list[bytes]) -> None:
+            parser = simplefix.FixParser()
+            for message in messages:
+                parser.append_buffer(message)
+                parser.get_message()
+
+        found["simplefix (flat pairs)"] = run_simplefix
+    except ImportError:
+        print("  simplefix not installed (pip install simplefix)")
+    if dictionary_xml is None:
+        return found
+    try:
+        import quickfix
+
+        data_dictionary = quickfix.DataDictionary(str(dictionary_xml))
+
+        def run_quickfix(messages: list[bytes]) -> None:
+            for message in messages:
+                quickfix.Message(message.decode("latin-1"), data_dictionary, False)
+
+        found["quickfix C++ (groups, via Python)"] = run_quickfix
+    except ImportError:
+        print("  quickfix not installed (pip install quickfix: builds C++, several minutes)")
+    return found
+
+
+def report(title: str, messages: list[bytes], ours: dict[str, Callable[[list[bytes]], object]],
+           others: dict[str, Callable[[list[bytes]], object]], repeat: int) -> None:
+    print(f"\n{title}: {len(messages):,} messages, {sum(map(len, messages)) / len(messages):.0f} B avg")
+    rates = {name: measure(name, messages, run, repeat) for name, run in ours.items()}
+    peer_rates = {name: measure(name, messages, run, repeat) for name, run in others.items()}
+    for name, rate in rates.items():
+        for peer, peer_rate in peer_rates.items():
+            print(f"  {name} / {peer}: {rate / peer_rate:5.2f}×")
+
+
+def main() -> None:
+    arguments = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    arguments.add_argument("--messages", type=int, default=20_000)
+    arguments.add_argument("--repeat", type=int, default=3)
+    options = arguments.parse_args()
+
+    started = time.perf_counter()
+    cme_xml = DATA / "cme-secdef" / "FIX50SP2.CME.xml"
+    fix44_xml = DATA / "quickfix-dict" / "FIX44.xml"
+    cme = load_dictionary(cme_xml)
+    fix44 = load_dictionary(fix44_xml)
+    print(f"dictionaries loaded (CME 5.0SP2 + FIX 4.4) in {time.perf_counter() - started:.3f}s "
+          "(cached after the first run)")
+
+    secdefs = [line for line in (DATA / "cme-secdef" / "200secdef.cme.txt").read_bytes()
+               .split(b"\n") if line] * 25
+    cme_parser = FixParser(cme)
+
+    def cme_decode(messages: list[bytes]) -> None:
+        decoder = FixDecoder("cme", FixParams(dictionary=str(cme_xml), symbol_tags=(107, 55, 48)))
+        for message in messages:
+            decoder.decode(message, 0)
+
+    report("CME SecurityDefinitions (x25)", secdefs,
+           {"ours: parse": lambda ms: [cme_parser.parse(m) for m in ms],
+            "ours: decode → Instrument": cme_decode},
+           peers(None), options.repeat)  # quickfix needs BeginString; these lines start at 1128=
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "md.fix"
+        path.write_bytes(b"\n".join(generate(options.messages)) + b"\n")
+        market_data = [line for line in path.read_bytes().split(b"\n") if line]
+    md_parser = FixParser(fix44)
+
+    def md_decode(messages: list[bytes]) -> None:
+        decoder = FixDecoder("bench", FixParams(dictionary=str(fix44_xml)))
+        for message in messages:
+            decoder.decode(message, 0)
+
+    report("FIX 4.4 W/X market data (generated)", market_data,
+           {"ours: parse": lambda ms: [md_parser.parse(m) for m in ms],
+            "ours: decode → events": md_decode},
+           peers(fix44_xml), options.repeat)
+
+
+if __name__ == "__main__":
+    main()
