@@ -66,7 +66,7 @@ def ring_paths(prefix: str) -> list[str]:
 
 
 class RingWriter:
-    """The single writer of a ring; creates (or truncates) the file."""
+    """The single writer of a ring; creates (or atomically replaces) the file."""
 
     def __init__(self, path: str, slots: int = 16_384, slot_size: int = 1024) -> None:
         if slots < 2 or slot_size < 64 or slot_size % 8:
@@ -76,10 +76,15 @@ class RingWriter:
         self.slot_size = slot_size
         self.max_record = slot_size - _SLOT_HEADER
         size = _HEADER_SIZE + slots * slot_size
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        # Built under a temporary name and renamed over ``path``: a reader still mapping a previous
+        # writer's ring (a restarted worker) keeps its old, intact file instead of seeing it
+        # truncated under it, which would raise SIGBUS in the reader's process.
+        temporary = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             os.ftruncate(fd, size)
             self._map = mmap.mmap(fd, size, access=mmap.ACCESS_WRITE)
+            self._inode = os.fstat(fd).st_ino
         finally:
             os.close(fd)
         self._head = 0
@@ -90,6 +95,7 @@ class RingWriter:
             self._map, 0, b"\0" * 8, _LAYOUT, slots, slot_size, _HEADER_SIZE, 0, os.getpid()
         )
         self._map[0:8] = _MAGIC
+        os.replace(temporary, path)
 
     @property
     def head(self) -> int:
@@ -121,8 +127,10 @@ class RingWriter:
         if not self._map.closed:
             self._map.close()
         if unlink:
+            # Only our own file: a successor writer may already have replaced it.
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
+                if os.stat(self.path).st_ino == self._inode:
+                    os.unlink(self.path)
 
 
 class RingReader:

@@ -152,3 +152,26 @@ def test_a_new_reader_starts_at_the_head_and_close_unlinks(prefix: str) -> None:
     writer.close()
     assert not os.path.exists(writer.path)
     assert ring_paths(prefix) == []
+
+
+def test_a_restarted_writer_replaces_the_file_without_truncating_it_under_readers(
+    prefix: str,
+) -> None:
+    # A worker restarted by the supervisor opens its ring again while the gateway still maps the
+    # old one: the old mapping must stay whole (truncating it would SIGBUS the reader), and the
+    # dead writer's late close must not unlink the successor's file.
+    path = ring_path(prefix, 0)
+    first = RingWriter(path, slots=4, slot_size=64)
+    old_reader = RingReader(path, from_start=True)
+    first.publish("t", b"before")
+
+    second = RingWriter(path, slots=4, slot_size=64)
+    assert old_reader.poll() == [(1, "t", b"before")]  # still readable, no SIGBUS
+    second.publish("t", b"after")
+    assert RingReader(path, from_start=True).poll() == [(1, "t", b"after")]
+
+    first.close()
+    assert os.path.exists(path), "the old writer's close left the new ring alone"
+    second.close()
+    assert not os.path.exists(path)
+    assert os.listdir("/dev/shm") == [n for n in os.listdir("/dev/shm") if prefix not in n]
