@@ -77,6 +77,15 @@ if [[ $# -gt 0 ]]; then
     if [[ -n $user_database_url ]]; then export DATABASE_URL=$user_database_url; else unset DATABASE_URL; fi
     run_pytest "pytest" "$@"
 else
+    # Lint first: quick, and a red lint is as much a failure as a red test.
+    echo "=== test.sh: lint: ruff check, ruff format --check, mypy" >&2
+    lint_code=0
+    "$PYTHON" -m ruff check --quiet . || lint_code=1
+    "$PYTHON" -m ruff format --check --quiet . || lint_code=1
+    "$PYTHON" -m mypy || lint_code=1
+    summaries+=("lint (ruff, mypy strict on pipelines/ and ingest/): $([[ $lint_code == 0 ]] && echo clean || echo FAILED)")
+    if [[ $lint_code != 0 ]]; then status=1; fi
+
     unset DATABASE_URL
     run_pytest "all tests, SQLite" tests
 

@@ -24,8 +24,14 @@ from pathlib import Path
 from ingest.protocols.fix import FixDecoder, FixEncoder, FixParams, FixParser, load_dictionary
 from pipelines.events import BookDelta, BookSnapshot, Event, Statistic, Trade
 
-DATA = Path(os.environ.get("TICKERPLANT_SAMPLE_DATA",
-                           Path(__file__).resolve().parents[2] / "shared" / "data")) / "fix"
+DATA = (
+    Path(
+        os.environ.get(
+            "TICKERPLANT_SAMPLE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+        )
+    )
+    / "fix"
+)
 
 
 def generate(count: int, seed: int = 7) -> list[bytes]:
@@ -49,24 +55,41 @@ def generate(count: int, seed: int = 7) -> list[bytes]:
         for index in range(entries):
             roll = rng.random()
             if roll < 0.1:
-                events.append(Trade(**common, price=base, size=rng.randint(1, 50),
-                                    price_decimals=2))
+                events.append(
+                    Trade(**common, price=base, size=rng.randint(1, 50), price_decimals=2)
+                )
             elif roll < 0.13:
                 events.append(Statistic(**common, name="volume", value=rng.randint(1, 10**6)))
             else:
-                events.append(BookDelta(**common, side=rng.choice(["bid", "ask"]),
-                                        price=base + 25 * rng.randint(-10, 10),
-                                        size=rng.randint(0, 500),
-                                        action=rng.choice(["new", "change", "delete"]),
-                                        batch_end=index == entries - 1, price_decimals=2))
+                events.append(
+                    BookDelta(
+                        **common,
+                        side=rng.choice(["bid", "ask"]),
+                        price=base + 25 * rng.randint(-10, 10),
+                        size=rng.randint(0, 500),
+                        action=rng.choice(["new", "change", "delete"]),
+                        batch_end=index == entries - 1,
+                        price_decimals=2,
+                    )
+                )
         if not isinstance(events[-1], BookDelta):  # close the message
-            events.append(BookDelta(**common, side="bid", price=base, size=1, action="change",
-                                    batch_end=True, price_decimals=2))
+            events.append(
+                BookDelta(
+                    **common,
+                    side="bid",
+                    price=base,
+                    size=1,
+                    action="change",
+                    batch_end=True,
+                    price_decimals=2,
+                )
+            )
     return encoder.encode_messages(events)[:count]
 
 
-def measure(name: str, messages: list[bytes], run: Callable[[list[bytes]], object],
-            repeat: int) -> float:
+def measure(
+    name: str, messages: list[bytes], run: Callable[[list[bytes]], object], repeat: int
+) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
@@ -117,8 +140,13 @@ def peers(dictionary_xml: Path | None) -> dict[str, Callable[[list[bytes]], obje
     return found
 
 
-def report(title: str, messages: list[bytes], ours: dict[str, Callable[[list[bytes]], object]],
-           others: dict[str, Callable[[list[bytes]], object]], repeat: int) -> None:
+def report(
+    title: str,
+    messages: list[bytes],
+    ours: dict[str, Callable[[list[bytes]], object]],
+    others: dict[str, Callable[[list[bytes]], object]],
+    repeat: int,
+) -> None:
     average = sum(map(len, messages)) / len(messages)
     print(f"\n{title}: {len(messages):,} messages, {average:.0f} B avg")
     rates = {name: measure(name, messages, run, repeat) for name, run in ours.items()}
@@ -139,11 +167,16 @@ def main() -> None:
     fix44_xml = DATA / "quickfix-dict" / "FIX44.xml"
     cme = load_dictionary(cme_xml)
     fix44 = load_dictionary(fix44_xml)
-    print(f"dictionaries loaded (CME 5.0SP2 + FIX 4.4) in {time.perf_counter() - started:.3f}s "
-          "(cached after the first run)")
+    print(
+        f"dictionaries loaded (CME 5.0SP2 + FIX 4.4) in {time.perf_counter() - started:.3f}s "
+        "(cached after the first run)"
+    )
 
-    secdefs = [line for line in (DATA / "cme-secdef" / "200secdef.cme.txt").read_bytes()
-               .split(b"\n") if line] * 25
+    secdefs = [
+        line
+        for line in (DATA / "cme-secdef" / "200secdef.cme.txt").read_bytes().split(b"\n")
+        if line
+    ] * 25
     cme_parser = FixParser(cme)
 
     def cme_decode(messages: list[bytes]) -> None:
@@ -151,10 +184,13 @@ def main() -> None:
         for message in messages:
             decoder.decode(message, 0)
 
-    report("CME SecurityDefinitions (x25)", secdefs,
-           {"ours: parse": parse_all(cme_parser),
-            "ours: decode → Instrument": cme_decode},
-           peers(None), options.repeat)  # quickfix needs BeginString; these lines start at 1128=
+    report(
+        "CME SecurityDefinitions (x25)",
+        secdefs,
+        {"ours: parse": parse_all(cme_parser), "ours: decode → Instrument": cme_decode},
+        peers(None),
+        options.repeat,
+    )  # quickfix needs BeginString; these lines start at 1128=
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "md.fix"
@@ -167,10 +203,13 @@ def main() -> None:
         for message in messages:
             decoder.decode(message, 0)
 
-    report("FIX 4.4 W/X market data (generated)", market_data,
-           {"ours: parse": parse_all(md_parser),
-            "ours: decode → events": md_decode},
-           peers(fix44_xml), options.repeat)
+    report(
+        "FIX 4.4 W/X market data (generated)",
+        market_data,
+        {"ours: parse": parse_all(md_parser), "ours: decode → events": md_decode},
+        peers(fix44_xml),
+        options.repeat,
+    )
 
 
 if __name__ == "__main__":

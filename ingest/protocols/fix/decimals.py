@@ -22,7 +22,7 @@ def scale(text: str, decimals: int, tag: str = "") -> int:
         if dot < 0:
             return int(text) * _POWERS[decimals]
         places = len(text) - dot - 1
-        digits = text[:dot] + text[dot + 1:]
+        digits = text[:dot] + text[dot + 1 :]
         if places > decimals:
             # Only trailing zeros may be dropped: "1.50" fits 1 decimal, "1.55" does not.
             excess = places - decimals

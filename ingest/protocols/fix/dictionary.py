@@ -32,6 +32,7 @@ __all__ = [
     "load_dictionary",
 ]
 
+
 def _tags(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -311,8 +312,15 @@ def builtin_dictionary() -> FixDictionary:
     def message(msg_type: str, name: str, groups: dict[str, GroupDef]) -> MessageDef:
         # Market-data entries carry many venue tags: keep them in the entry until the trailer.
         # Security definitions have several groups with top-level fields between them.
-        return MessageDef(msg_type, name, "app", frozenset(), frozenset(), groups,
-                          strict_groups=msg_type not in ("W", "X"))
+        return MessageDef(
+            msg_type,
+            name,
+            "app",
+            frozenset(),
+            frozenset(),
+            groups,
+            strict_groups=msg_type not in ("W", "X"),
+        )
 
     return FixDictionary(
         begin_string="",

@@ -42,9 +42,17 @@ class FixEncoder:
     """Stateful (MsgSeqNum counts up from ``next_seq``); ``time_digits`` of SendingTime is 9 by
     default so nanosecond exchange times survive, 3 for peers that accept milliseconds only."""
 
-    def __init__(self, begin_string: str = "FIX.4.4", sender_comp_id: str = "TICKERPLANT",
-                 target_comp_id: str = "CLIENT", *, appl_ver_id: str = "", next_seq: int = 1,
-                 time_digits: int = 9, clock: Callable[[], int] = time.time_ns) -> None:
+    def __init__(
+        self,
+        begin_string: str = "FIX.4.4",
+        sender_comp_id: str = "TICKERPLANT",
+        target_comp_id: str = "CLIENT",
+        *,
+        appl_ver_id: str = "",
+        next_seq: int = 1,
+        time_digits: int = 9,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
         self.begin_string = begin_string
         self.sender_comp_id = sender_comp_id
         self.target_comp_id = target_comp_id
@@ -96,8 +104,9 @@ class FixEncoder:
         parts = [f"35={msg_type}\x01"]
         if self.appl_ver_id:
             parts.append(f"1128={self.appl_ver_id}\x01")
-        parts.append(f"49={self.sender_comp_id}\x0156={self.target_comp_id}\x01"
-                     f"34={seq}\x0152={sending}\x01")
+        parts.append(
+            f"49={self.sender_comp_id}\x0156={self.target_comp_id}\x0134={seq}\x0152={sending}\x01"
+        )
         parts.extend(f"{tag}={value}\x01" for tag, value in body)
         payload = "".join(parts).encode("latin-1")
         head = f"8={self.begin_string}\x019={len(payload)}\x01".encode("latin-1") + payload
@@ -108,18 +117,28 @@ class FixEncoder:
         body: Fields = [("268", str(len(batch)))]
         for event in batch:
             if isinstance(event, BookDelta):
-                code = ("E" if event.side == "bid" else "F") if event.implied else \
-                    ("0" if event.side == "bid" else "1")
-                body += [("279", _ACTION_CODES[event.action]), ("269", code),
-                         ("55", event.symbol),
-                         ("270", format_scaled(event.price, event.price_decimals)),
-                         ("271", format_scaled(event.size, event.size_decimals))]
+                code = (
+                    ("E" if event.side == "bid" else "F")
+                    if event.implied
+                    else ("0" if event.side == "bid" else "1")
+                )
+                body += [
+                    ("279", _ACTION_CODES[event.action]),
+                    ("269", code),
+                    ("55", event.symbol),
+                    ("270", format_scaled(event.price, event.price_decimals)),
+                    ("271", format_scaled(event.size, event.size_decimals)),
+                ]
                 if event.level:
                     body.append(("1023", str(event.level)))
             elif isinstance(event, Trade):
-                body += [("279", "0"), ("269", "2"), ("55", event.symbol),
-                         ("270", format_scaled(event.price, event.price_decimals)),
-                         ("271", format_scaled(event.size, event.size_decimals))]
+                body += [
+                    ("279", "0"),
+                    ("269", "2"),
+                    ("55", event.symbol),
+                    ("270", format_scaled(event.price, event.price_decimals)),
+                    ("271", format_scaled(event.size, event.size_decimals)),
+                ]
                 if event.trade_id:
                     body.append(("278", event.trade_id))
                 if event.side:
@@ -129,8 +148,12 @@ class FixEncoder:
                 if stat_code is None:
                     raise ValueError(f"no MDEntryType for statistic {event.name!r}")
                 value_tag = "271" if event.name in _SIZE_STATISTICS else "270"
-                body += [("279", "0"), ("269", stat_code), ("55", event.symbol),
-                         (value_tag, format_scaled(event.value, event.decimals))]
+                body += [
+                    ("279", "0"),
+                    ("269", stat_code),
+                    ("55", event.symbol),
+                    (value_tag, format_scaled(event.value, event.decimals)),
+                ]
             if event.venue_seq:
                 body.append(("83", str(event.venue_seq)))
         return self.message("X", body, batch[0].ts_exchange)
@@ -142,8 +165,11 @@ class FixEncoder:
         body.append(("268", str(len(event.bids) + len(event.asks))))
         for code, levels in (("0", event.bids), ("1", event.asks)):
             for price, size in levels:
-                body += [("269", code), ("270", format_scaled(price, event.price_decimals)),
-                         ("271", format_scaled(size, event.size_decimals))]
+                body += [
+                    ("269", code),
+                    ("270", format_scaled(price, event.price_decimals)),
+                    ("271", format_scaled(size, event.size_decimals)),
+                ]
         return self.message("W", body, event.ts_exchange)
 
     def _instrument(self, event: Instrument) -> bytes:

@@ -52,7 +52,7 @@ class FixFramer:
                     position = start + 1
                     continue
                 break
-            length_field = bytes(buffer[first + 1:second])
+            length_field = bytes(buffer[first + 1 : second])
             if not (length_field.startswith(b"9=") and length_field[2:].isdigit()):
                 position = start + 1
                 continue
@@ -71,7 +71,7 @@ class FixFramer:
                     position = following
                     continue
                 break
-            if buffer[end - _TRAILER_LENGTH:end - 4] != b"10=" or buffer[end - 1] != 1:
+            if buffer[end - _TRAILER_LENGTH : end - 4] != b"10=" or buffer[end - 1] != 1:
                 position = start + 1  # BodyLength lies: resync at the next BeginString
                 continue
             messages.append(bytes(buffer[start:end]))

@@ -46,23 +46,35 @@ _SIDES = {"1": "buy", "2": "sell"}
 class FixNormalizer:
     """Turns :class:`FixMessage` objects of one stream into events, ``seq`` from ``sequencer``."""
 
-    def __init__(self, stream: str, sequencer: Sequencer, *,
-                 symbol_tags: Sequence[str] = ("55", "48"), implied_bid_type: str = "E",
-                 implied_offer_type: str = "F", price_decimals: int = -1) -> None:
+    def __init__(
+        self,
+        stream: str,
+        sequencer: Sequencer,
+        *,
+        symbol_tags: Sequence[str] = ("55", "48"),
+        implied_bid_type: str = "E",
+        implied_offer_type: str = "F",
+        price_decimals: int = -1,
+    ) -> None:
         self.stream = stream
         self.sequencer = sequencer
         self.symbol_tags = tuple(symbol_tags)
         self.fixed_decimals = price_decimals
         # MDEntryType → (side, implied) for book entries.
         self.book_types: dict[str, tuple[str, bool]] = {
-            "0": ("bid", False), "1": ("ask", False),
-            implied_bid_type: ("bid", True), implied_offer_type: ("ask", True),
+            "0": ("bid", False),
+            "1": ("ask", False),
+            implied_bid_type: ("bid", True),
+            implied_offer_type: ("ask", True),
         }
         self.price_decimals: dict[str, int] = {}
         self.size_decimals: dict[str, int] = {}
         self.security_ids: dict[str, str] = {}
         self._handlers: dict[str, Callable[[FixMessage, int], list[Event]]] = {
-            "W": self._snapshot, "X": self._incremental, "d": self._instrument, "f": self._status,
+            "W": self._snapshot,
+            "X": self._incremental,
+            "d": self._instrument,
+            "f": self._status,
         }
 
     def normalize(self, message: FixMessage, ts_recv: int) -> list[Event]:
@@ -111,8 +123,11 @@ class FixNormalizer:
             if text:
                 if ":" in text or len(text) <= 12:  # UTCTimeOnly: needs a date
                     date = fields.get("272") or date_hint[:8]
-                    return parse_fix_time(f"{date}-{text}") if ":" in text else \
-                        parse_fix_time(date + text)
+                    return (
+                        parse_fix_time(f"{date}-{text}")
+                        if ":" in text
+                        else parse_fix_time(date + text)
+                    )
                 return parse_fix_time(text)
             text = fields.get("52")
             return parse_fix_time(text) if text else 0
@@ -144,12 +159,20 @@ class FixNormalizer:
                 price = scale(entry.get("270", "0"), price_dec, "270")
                 side = bids if kind[0] == "bid" else asks
                 side[price] = side.get(price, 0) + scale(entry.get("271", "0"), size_dec, "271")
-        events: list[Event] = [BookSnapshot(
-            stream=self.stream, symbol=symbol, seq=self.sequencer.next(), venue_seq=venue_seq,
-            ts_exchange=ts, ts_recv=ts_recv,
-            bids=sorted(bids.items(), reverse=True), asks=sorted(asks.items()),
-            price_decimals=price_dec, size_decimals=size_dec,
-        )]
+        events: list[Event] = [
+            BookSnapshot(
+                stream=self.stream,
+                symbol=symbol,
+                seq=self.sequencer.next(),
+                venue_seq=venue_seq,
+                ts_exchange=ts,
+                ts_recv=ts_recv,
+                bids=sorted(bids.items(), reverse=True),
+                asks=sorted(asks.items()),
+                price_decimals=price_dec,
+                size_decimals=size_dec,
+            )
+        ]
         for entry in others:
             event = self._other(entry, symbol, venue_seq, ts, ts_recv, price_dec, size_dec)
             if event is not None:
@@ -167,9 +190,12 @@ class FixNormalizer:
         book_types = self.book_types
         stream, sequencer = self.stream, self.sequencer
         symbols = [self._symbol(entry, default_symbol) for entry in entries]
-        scales = {symbol: self._scales(symbol, [e for e, s in zip(entries, symbols, strict=True)
-                                                if s == symbol])
-                  for symbol in set(symbols)}
+        scales = {
+            symbol: self._scales(
+                symbol, [e for e, s in zip(entries, symbols, strict=True) if s == symbol]
+            )
+            for symbol in set(symbols)
+        }
         # batch_end goes on the last book entry: the book is consistent only after it.
         last_book = -1
         for index, entry in enumerate(entries):
@@ -191,30 +217,52 @@ class FixNormalizer:
             if action is None:
                 raise DecodeError("bad_value", f"MDUpdateAction {entry.get('279')!r}")
             level = entry.get("1023", "")
-            events.append(BookDelta(
-                stream=stream, symbol=symbol, seq=sequencer.next(), venue_seq=venue_seq,
-                ts_exchange=ts, ts_recv=ts_recv, side=kind[0],  # type: ignore[arg-type]
-                price=scale(entry.get("270", "0"), price_dec, "270"),
-                size=scale(entry.get("271", "0"), size_dec, "271"),
-                action=action,  # type: ignore[arg-type]
-                level=int(level) if level.isdigit() else 0, implied=kind[1],
-                batch_end=index == last_book, price_decimals=price_dec, size_decimals=size_dec,
-            ))
+            events.append(
+                BookDelta(
+                    stream=stream,
+                    symbol=symbol,
+                    seq=sequencer.next(),
+                    venue_seq=venue_seq,
+                    ts_exchange=ts,
+                    ts_recv=ts_recv,
+                    side=kind[0],  # type: ignore[arg-type]
+                    price=scale(entry.get("270", "0"), price_dec, "270"),
+                    size=scale(entry.get("271", "0"), size_dec, "271"),
+                    action=action,  # type: ignore[arg-type]
+                    level=int(level) if level.isdigit() else 0,
+                    implied=kind[1],
+                    batch_end=index == last_book,
+                    price_decimals=price_dec,
+                    size_decimals=size_dec,
+                )
+            )
         return events
 
-    def _other(self, entry: GroupEntry, symbol: str, venue_seq: int, ts: int, ts_recv: int,
-               price_dec: int, size_dec: int) -> Event | None:
+    def _other(
+        self,
+        entry: GroupEntry,
+        symbol: str,
+        venue_seq: int,
+        ts: int,
+        ts_recv: int,
+        price_dec: int,
+        size_dec: int,
+    ) -> Event | None:
         """A trade, statistic or empty-book entry; None for types with no event."""
         entry_type = entry.get("269", "")
         if entry_type == "2":
             return Trade(
-                stream=self.stream, symbol=symbol, seq=self.sequencer.next(), venue_seq=venue_seq,
-                ts_exchange=ts, ts_recv=ts_recv,
+                stream=self.stream,
+                symbol=symbol,
+                seq=self.sequencer.next(),
+                venue_seq=venue_seq,
+                ts_exchange=ts,
+                ts_recv=ts_recv,
                 price=scale(entry.get("270", "0"), price_dec, "270"),
                 size=scale(entry.get("271", "0"), size_dec, "271"),
-                price_decimals=price_dec, size_decimals=size_dec,
-                side=_SIDES.get(entry.get("2446") or entry.get("5797") or entry.get("54", ""),
-                                ""),  # type: ignore[arg-type]
+                price_decimals=price_dec,
+                size_decimals=size_dec,
+                side=_SIDES.get(entry.get("2446") or entry.get("5797") or entry.get("54", ""), ""),  # type: ignore[arg-type]
                 trade_id=entry.get("1003") or entry.get("278", ""),
             )
         name = STATISTIC_NAMES.get(entry_type)
@@ -223,14 +271,31 @@ class FixNormalizer:
                 value, decimals = scale(entry.get("271", "0"), size_dec, "271"), size_dec
             else:
                 value, decimals = scale(entry.get("270", "0"), price_dec, "270"), price_dec
-            return Statistic(stream=self.stream, symbol=symbol, seq=self.sequencer.next(),
-                             venue_seq=venue_seq, ts_exchange=ts, ts_recv=ts_recv, name=name,
-                             value=value, decimals=decimals)
+            return Statistic(
+                stream=self.stream,
+                symbol=symbol,
+                seq=self.sequencer.next(),
+                venue_seq=venue_seq,
+                ts_exchange=ts,
+                ts_recv=ts_recv,
+                name=name,
+                value=value,
+                decimals=decimals,
+            )
         if entry_type == "J":  # empty book: a snapshot with no levels replaces the book
-            return BookSnapshot(stream=self.stream, symbol=symbol, seq=self.sequencer.next(),
-                                venue_seq=venue_seq, ts_exchange=ts, ts_recv=ts_recv, bids=[],
-                                asks=[], price_decimals=price_dec, size_decimals=size_dec,
-                                state="EMPTY")
+            return BookSnapshot(
+                stream=self.stream,
+                symbol=symbol,
+                seq=self.sequencer.next(),
+                venue_seq=venue_seq,
+                ts_exchange=ts,
+                ts_recv=ts_recv,
+                bids=[],
+                asks=[],
+                price_decimals=price_dec,
+                size_decimals=size_dec,
+                state="EMPTY",
+            )
         return None
 
     # -- d ---------------------------------------------------------------------------------
@@ -246,26 +311,43 @@ class FixNormalizer:
         if self.fixed_decimals >= 0:
             price_dec = self.fixed_decimals
         else:
-            price_dec = max((decimals_of(fields[t]) for t in _DEFINITION_PRICE_TAGS
-                             if isinstance(fields.get(t), str)), default=0)
+            price_dec = max(
+                (
+                    decimals_of(fields[t])
+                    for t in _DEFINITION_PRICE_TAGS
+                    if isinstance(fields.get(t), str)
+                ),
+                default=0,
+            )
         tick_text = fields.get("969")
         tick = scale(tick_text, price_dec, "969") if isinstance(tick_text, str) else 1
         min_qty = fields.get("562")
         size_dec = decimals_of(min_qty) if isinstance(min_qty, str) else 0
-        venue_ids = {key: value for key, tag in INSTRUMENT_TAGS.items()
-                     if tag != symbol_tag and isinstance(value := fields.get(tag), str) and value}
+        venue_ids = {
+            key: value
+            for key, tag in INSTRUMENT_TAGS.items()
+            if tag != symbol_tag and isinstance(value := fields.get(tag), str) and value
+        }
         self.price_decimals[symbol] = max(price_dec, self.price_decimals.get(symbol, 0))
         self.size_decimals[symbol] = max(size_dec, self.size_decimals.get(symbol, 0))
         security_id = fields.get("48")
         if isinstance(security_id, str) and security_id:
             self.security_ids[security_id] = symbol
-        return [Instrument(
-            stream=self.stream, symbol=symbol, seq=self.sequencer.next(),
-            venue_seq=self._venue_seq(fields, message.msg_seq_num),
-            ts_exchange=self._time(fields), ts_recv=ts_recv, tick_size=tick,
-            price_decimals=price_dec, size_decimals=size_dec, venue_ids=venue_ids,
-            description=fields.get("107", "") if symbol_tag != "107" else "",
-        )]
+        return [
+            Instrument(
+                stream=self.stream,
+                symbol=symbol,
+                seq=self.sequencer.next(),
+                venue_seq=self._venue_seq(fields, message.msg_seq_num),
+                ts_exchange=self._time(fields),
+                ts_recv=ts_recv,
+                tick_size=tick,
+                price_decimals=price_dec,
+                size_decimals=size_dec,
+                venue_ids=venue_ids,
+                description=fields.get("107", "") if symbol_tag != "107" else "",
+            )
+        ]
 
     # -- f ---------------------------------------------------------------------------------
     def _status(self, message: FixMessage, ts_recv: int) -> list[Event]:
@@ -275,9 +357,15 @@ class FixNormalizer:
         reason = fields.get("58", "")
         if not reason and fields.get("327"):
             reason = f"HaltReason={fields['327']}"
-        return [Status(
-            stream=self.stream, symbol=self._symbol(fields), seq=self.sequencer.next(),
-            venue_seq=self._venue_seq(fields, message.msg_seq_num),
-            ts_exchange=self._time(fields), ts_recv=ts_recv, state=state, reason=reason,
-        )]
-
+        return [
+            Status(
+                stream=self.stream,
+                symbol=self._symbol(fields),
+                seq=self.sequencer.next(),
+                venue_seq=self._venue_seq(fields, message.msg_seq_num),
+                ts_exchange=self._time(fields),
+                ts_recv=ts_recv,
+                state=state,
+                reason=reason,
+            )
+        ]

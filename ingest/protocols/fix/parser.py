@@ -112,8 +112,11 @@ class FixParser:
         else:
             groups = definition.groups
             stops = self._stops.get(msg_type) or self._stops.setdefault(
-                msg_type, (_EVERY_TAG,) if definition.strict_groups
-                else (definition.members, self._header_tags))
+                msg_type,
+                (_EVERY_TAG,)
+                if definition.strict_groups
+                else (definition.members, self._header_tags),
+            )
 
         parts = text[:-1].split("\x01")
         fields: dict[str, Any] = {}

@@ -51,8 +51,7 @@ class FixDecoder:
     kind: ClassVar[str] = "fix"
     Params: ClassVar[type[msgspec.Struct]] = FixParams
 
-    def __init__(self, stream: str, params: Any = None,
-                 sequencer: Sequencer | None = None) -> None:
+    def __init__(self, stream: str, params: Any = None, sequencer: Sequencer | None = None) -> None:
         if params is None:
             params = FixParams()
         elif not isinstance(params, FixParams):
@@ -60,17 +59,25 @@ class FixDecoder:
         self.stream = stream
         self.params: FixParams = params
         self.sequencer = sequencer if sequencer is not None else Sequencer(stream)
-        dictionary = (load_dictionary(params.dictionary, params.transport_dictionary)
-                      if params.dictionary else None)
-        self.parser = FixParser(dictionary, validate_checksum=params.validate_checksum,
-                                validate_body_length=params.validate_body_length)
-        self.normalizer = FixNormalizer(
-            stream, self.sequencer, symbol_tags=[str(tag) for tag in params.symbol_tags],
-            implied_bid_type=params.implied_bid_type,
-            implied_offer_type=params.implied_offer_type, price_decimals=params.price_decimals,
+        dictionary = (
+            load_dictionary(params.dictionary, params.transport_dictionary)
+            if params.dictionary
+            else None
         )
-        self._separator = params.separator.encode("latin-1") if params.separator != "\x01" \
-            else b""
+        self.parser = FixParser(
+            dictionary,
+            validate_checksum=params.validate_checksum,
+            validate_body_length=params.validate_body_length,
+        )
+        self.normalizer = FixNormalizer(
+            stream,
+            self.sequencer,
+            symbol_tags=[str(tag) for tag in params.symbol_tags],
+            implied_bid_type=params.implied_bid_type,
+            implied_offer_type=params.implied_offer_type,
+            price_decimals=params.price_decimals,
+        )
+        self._separator = params.separator.encode("latin-1") if params.separator != "\x01" else b""
 
     def parse(self, data: bytes) -> FixMessage:
         """The parsed message without normalizing (for tools and a session layer)."""

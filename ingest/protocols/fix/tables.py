@@ -16,8 +16,14 @@ __all__ = [
 
 # MDUpdateAction (279) → BookDelta.action. DeleteThru (3) and DeleteFrom (4) delete a range of
 # levels; they become a delete at the entry's level (the book layer owns range semantics).
-BOOK_ACTIONS: Final = {"0": "new", "1": "change", "2": "delete", "3": "delete", "4": "delete",
-                       "5": "change"}
+BOOK_ACTIONS: Final = {
+    "0": "new",
+    "1": "change",
+    "2": "delete",
+    "3": "delete",
+    "4": "delete",
+    "5": "change",
+}
 
 # MDEntryType (269) statistics → Statistic.name. Bid/offer (0, 1), implied bid/offer (E, F by
 # CME's convention, which MDP3 and its FIX feeds use), trade (2) and empty book (J) are not here.

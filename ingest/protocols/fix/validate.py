@@ -17,8 +17,7 @@ __all__ = ["validate"]
 
 _INTEGER_TYPES: Final = frozenset({"INT", "LENGTH", "SEQNUM", "NUMINGROUP", "TAGNUM", "DAYOFMONTH"})
 _DECIMAL_TYPES: Final = frozenset({"FLOAT", "PRICE", "QTY", "AMT", "PRICEOFFSET", "PERCENTAGE"})
-_MULTI_TYPES: Final = frozenset({"MULTIPLEVALUESTRING", "MULTIPLESTRINGVALUE",
-                                 "MULTIPLECHARVALUE"})
+_MULTI_TYPES: Final = frozenset({"MULTIPLEVALUESTRING", "MULTIPLESTRINGVALUE", "MULTIPLECHARVALUE"})
 
 
 def validate(message: FixMessage, dictionary: FixDictionary) -> list[FieldError]:
@@ -43,13 +42,21 @@ def validate(message: FixMessage, dictionary: FixDictionary) -> list[FieldError]
         required = definition.required
     allowed = definition.members | dictionary.header_tags
     _check_fields(fields, allowed, definition.groups, dictionary, errors)
-    errors.extend(FieldError(tag, 1, "required tag missing")
-                  for tag in sorted(required, key=int) if tag not in fields)
+    errors.extend(
+        FieldError(tag, 1, "required tag missing")
+        for tag in sorted(required, key=int)
+        if tag not in fields
+    )
     return list(dict.fromkeys(errors))  # the parser and the walk may report the same field
 
 
-def _check_fields(fields: dict[str, Any], allowed: frozenset[str], groups: dict[str, GroupDef],
-                  dictionary: FixDictionary, errors: list[FieldError]) -> None:
+def _check_fields(
+    fields: dict[str, Any],
+    allowed: frozenset[str],
+    groups: dict[str, GroupDef],
+    dictionary: FixDictionary,
+    errors: list[FieldError],
+) -> None:
     for tag, value in fields.items():
         if isinstance(value, list):
             group = groups.get(tag)
@@ -66,15 +73,20 @@ def _check_fields(fields: dict[str, Any], allowed: frozenset[str], groups: dict[
         _check_value(tag, value, definition.type, definition.enums, errors)
 
 
-def _check_entry(entry: GroupEntry, group: GroupDef, dictionary: FixDictionary,
-                 errors: list[FieldError]) -> None:
+def _check_entry(
+    entry: GroupEntry, group: GroupDef, dictionary: FixDictionary, errors: list[FieldError]
+) -> None:
     _check_fields(entry, group.members, group.groups, dictionary, errors)
-    errors.extend(FieldError(tag, 1, f"required in group {group.count_tag}")
-                  for tag in sorted(group.required, key=int) if tag not in entry)
+    errors.extend(
+        FieldError(tag, 1, f"required in group {group.count_tag}")
+        for tag in sorted(group.required, key=int)
+        if tag not in entry
+    )
 
 
-def _check_value(tag: str, value: str, kind: str, enums: dict[str, str],
-                 errors: list[FieldError]) -> None:
+def _check_value(
+    tag: str, value: str, kind: str, enums: dict[str, str], errors: list[FieldError]
+) -> None:
     if value == "":
         errors.append(FieldError(tag, 4, "tag specified without a value"))
         return

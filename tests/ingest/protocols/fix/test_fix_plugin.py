@@ -18,8 +18,10 @@ def test_registered_with_params() -> None:
     assert "dictionary" in str(schema)
 
 
-@pytest.mark.parametrize("raw", [{"dictionnary": "x.xml"}, {"symbol_tags": [0]},
-                                 {"price_decimals": -2}, {"separator": "||"}])
+@pytest.mark.parametrize(
+    "raw",
+    [{"dictionnary": "x.xml"}, {"symbol_tags": [0]}, {"price_decimals": -2}, {"separator": "||"}],
+)
 def test_bad_params(raw: dict[str, object]) -> None:
     with pytest.raises(ParamsError):
         PROTOCOLS.params("fix", raw)
