@@ -1,0 +1,110 @@
+"""The feed handler: bad input is counted, logged at most once per interval and dead-lettered;
+good input becomes one batch of events per message."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import msgspec
+import pytest
+
+from ingest.feed import DeadLetterFile, FeedHandler, RateLimitedLog
+from ingest.protocols.base import DecodeError, Sequencer
+from pipelines.events import Event, Status, Trade
+
+
+class DigitsParams(msgspec.Struct):
+    pass
+
+
+class DigitsDecoder:
+    """b"<price>,<ts_exchange>" -> a Trade; b"gap" -> a GAP status; anything else is rejected."""
+
+    kind: ClassVar[str] = "digits"
+    Params: ClassVar[type[msgspec.Struct]] = DigitsParams
+
+    def __init__(self, stream: str, params: Any = None, sequencer: Sequencer | None = None) -> None:
+        self.stream = stream
+        self.sequencer = sequencer or Sequencer(stream)
+
+    def decode(self, data: bytes, ts_recv: int) -> list[Event]:
+        if data == b"gap":
+            return [Status(stream=self.stream, symbol="X", seq=self.sequencer.next(), state="GAP")]
+        if data == b"boom":
+            raise ZeroDivisionError("a decoder bug")
+        price, _, ts = data.partition(b",")
+        if not price.isdigit():
+            raise DecodeError("not_a_number", repr(data[:20]))
+        return [
+            Trade(
+                stream=self.stream,
+                symbol="X",
+                seq=self.sequencer.next(),
+                price=int(price),
+                size=1,
+                ts_exchange=int(ts or 0),
+                ts_recv=ts_recv,
+            )
+        ]
+
+
+def test_each_message_becomes_one_emitted_batch_with_ingest_seq(tmp_path: Path) -> None:
+    batches: list[list[Event]] = []
+    feed = FeedHandler("ticks", DigitsDecoder("ticks"), batches.append)
+    feed.on_message(b"100,1000", ts_recv=3000)
+    feed.on_message(b"101", ts_recv=4000)
+    assert [[e.seq for e in b] for b in batches] == [[1], [2]]
+    assert feed.stats.messages == 2 and feed.stats.bytes == 11 and feed.stats.events == 2
+    # receive minus exchange time is sampled where the feed has an exchange time
+    assert feed.stats.latency_count == 1 and feed.stats.latency_sum == pytest.approx(2e-6)
+
+
+def test_bad_messages_are_counted_dead_lettered_and_never_raise(tmp_path: Path) -> None:
+    letters = DeadLetterFile(tmp_path / "dead" / "letters.ndjson")
+    batches: list[list[Event]] = []
+    feed = FeedHandler("ticks", DigitsDecoder("ticks"), batches.append, dead_letters=letters)
+    for raw in (b"abc", b"\xff\x00", b"boom", b"5"):
+        feed.on_message(raw, ts_recv=1)
+    assert feed.stats.decode_errors == 3
+    assert feed.stats.errors_by_reason == {"not_a_number": 2, "internal:ZeroDivisionError": 1}
+    assert [e.seq for b in batches for e in b] == [1], "rejected messages use up no seq"
+    written = DeadLetterFile.read(letters.path)
+    assert [(d.source, d.reason) for d in written] == [
+        ("ticks", "not_a_number"),
+        ("ticks", "not_a_number"),
+        ("ticks", "internal:ZeroDivisionError"),
+    ]
+    assert base64.b64decode(written[1].raw_b64) == b"\xff\x00"
+
+
+def test_gap_and_resync_statuses_are_counted() -> None:
+    feed = FeedHandler("ticks", DigitsDecoder("ticks"), lambda batch: None)
+    feed.on_message(b"gap", ts_recv=1)
+    assert feed.stats.gaps == 1
+
+
+def test_the_dead_letter_file_rolls_over(tmp_path: Path) -> None:
+    letters = DeadLetterFile(tmp_path / "letters.ndjson", max_bytes=400)
+    for _ in range(5):
+        letters.write("s", "r", "", b"x" * 100)
+    assert (tmp_path / "letters.ndjson.1").exists()
+    assert letters.written == 5
+
+
+def test_a_reason_is_logged_at_most_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    limited = RateLimitedLog(logging.getLogger("t"), interval=10, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING):
+        assert limited.warning("checksum", "bad checksum")
+        assert not limited.warning("checksum", "bad checksum")
+        assert limited.warning("garbled", "garbled")
+        now[0] = 11.0
+        assert limited.warning("checksum", "bad checksum")
+    assert [r.getMessage() for r in caplog.records] == [
+        "bad checksum",
+        "garbled",
+        "bad checksum (1 more like it in the last 10 s)",
+    ]
