@@ -83,7 +83,14 @@ ensure_venv() {
             exit 0
         fi
         bootstrap_log "installing $requirements into $VENV_DIR (once per change of the file)"
-        "$PYTHON" -m pip install --disable-pip-version-check -q -r "$requirements" >&2
+        # Some machines' pip configuration names local index folders that may not exist; pip
+        # warns about each one per package, which buries the output that matters.
+        set -o pipefail  # the pipeline fails when pip does, whatever the filter returns
+        if ! "$PYTHON" -m pip install --disable-pip-version-check -q -r "$requirements" 2>&1 \
+            | { grep -v "^WARNING: Location '.*' is ignored" || true; } >&2; then
+            bootstrap_log "pip could not install $requirements (see above)"
+            exit 1
+        fi
         echo "$hash" >"$stamp"
     ) 9>"$VENV_DIR/.install.lock"
 }
