@@ -47,7 +47,14 @@
     section.appendChild(chart);
     var legend = el("div", { "class": "legend" });
     section.appendChild(legend);
-    books.appendChild(section);
+    // Cards stay in (symbol, stream) order whatever order their first updates arrive in.
+    section.setAttribute("data-key", symbol + "\u0000" + stream);
+    var after = null;
+    for (var i = 0; i < books.children.length; i++) {
+      var other = books.children[i].getAttribute("data-key");
+      if (other !== null && other > symbol + "\u0000" + stream) { after = books.children[i]; break; }
+    }
+    books.insertBefore(section, after);
     empty.hidden = true;
     cards[k] = { ladder: ladder, rows: tbody.rows, chart: chart, legend: legend, state: state,
                  book: null, series: {}, dirty: true };
