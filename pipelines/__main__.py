@@ -1,4 +1,4 @@
-"""``python -m pipelines``: the data plane's command line (``worker``, ``run``)."""
+"""``python -m pipelines``: the data plane's command line (``worker``, ``run``, ``replay``)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--metrics-port", type=int, default=None, help="Prometheus port (default: any free port)"
     )
+
+    from pipelines.replay.cli import add_arguments as replay_arguments
+
+    replay = commands.add_parser(
+        "replay",
+        help="decode a capture file to stdout (events, books or stats)",
+        description="Decode a recorded capture (pcap/pcapng of UDP, ws capture text, NDJSON, "
+        "CSV, FIX lines; detected from the content) and print every normalized event, the "
+        "books, or one stats line. Exit 0 once the file is read (decode errors are counted); "
+        "2 for bad arguments, 1 for unreadable input. See docs/replay.md.",
+    )
+    replay_arguments(replay)
     return parser
 
 
@@ -75,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "replay":
+        from pipelines.replay.cli import run as run_replay
+
+        return run_replay(args)
     if args.count < 1 if args.command == "worker" else False:
         print("--count must be >= 1", file=sys.stderr)
         return 2

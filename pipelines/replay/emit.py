@@ -1,0 +1,236 @@
+"""The outputs of ``python -m pipelines replay``: each emitter takes the decoder's batches.
+
+- :class:`EventsEmitter` (``--emit events``): every event as one JSON line
+  (:func:`pipelines.events.to_json_dict`: ``kind``, all fields, prices/sizes as decimal strings);
+- :class:`BooksEmitter` (``--emit books``): the changed books after each consistent point;
+- :class:`KindCounter` (``--emit stats``): counts only; the command prints one line at the end.
+
+Output goes through :class:`Output`, which writes in large chunks: stdout is the benchmark too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, BinaryIO, Final
+
+import msgspec
+
+from pipelines.core.book import Book
+from pipelines.events import (
+    BookDelta,
+    BookSnapshot,
+    Event,
+    Instrument,
+    Status,
+    format_scaled,
+    to_json_dict,
+)
+
+__all__ = ["BookView", "BooksEmitter", "EventsEmitter", "KindCounter", "Output"]
+
+_FLUSH_AT: Final = 1 << 20
+_RESYNC_STATES: Final = frozenset({"GAP", "RESYNC"})
+
+
+class Output:
+    """Buffered binary output; :meth:`flush` at the end (and it flushes every 1 MiB)."""
+
+    __slots__ = ("_buffer", "_stream")
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        if len(buffer) >= _FLUSH_AT:
+            self._stream.write(buffer)
+            buffer.clear()
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._stream.write(self._buffer)
+            self._buffer.clear()
+        self._stream.flush()
+
+
+class EventsEmitter:
+    """``--emit events``: one JSON object per event and line, in ingest order."""
+
+    __slots__ = ("_encode_lines", "_write")
+
+    def __init__(self, output: Output) -> None:
+        self._write = output.write
+        self._encode_lines = msgspec.json.Encoder().encode_lines
+
+    def __call__(self, batch: list[Event]) -> None:
+        self._write(self._encode_lines([to_json_dict(event) for event in batch]))
+
+
+class KindCounter:
+    """``--emit stats``: events by kind (counted per batch type by type, at C speed)."""
+
+    __slots__ = ("by_type",)
+
+    def __init__(self) -> None:
+        self.by_type: Counter[type[msgspec.Struct]] = Counter()
+
+    def __call__(self, batch: list[Event]) -> None:
+        self.by_type.update(map(type, batch))
+
+    def by_kind(self) -> dict[str, int]:
+        counts = {str(cls.__struct_config__.tag): n for cls, n in self.by_type.items()}
+        return dict(sorted(counts.items()))
+
+
+class BookView:
+    """One (stream, symbol) book as replay shows it, with a simple health state:
+
+    ``SYNCING`` until a snapshot or the first consistent point (a ``batch_end`` delta);
+    ``LIVE`` after it; ``RESYNC`` after a gap (a ``GAP``/``RESYNC`` Status for the symbol, or for
+    a symbol without a book such as a channel's ``_feed``: then every book of the stream) until
+    the next snapshot or ``LIVE`` Status.
+    """
+
+    __slots__ = ("book", "seq", "state")
+
+    def __init__(self, stream: str, symbol: str) -> None:
+        self.book = Book(stream, symbol)
+        self.state = "SYNCING"
+        self.seq = 0
+
+    def scale_to(self, price_decimals: int, size_decimals: int) -> None:
+        """Re-express the levels at a new (wider) scale: a FIX feed may widen it mid-stream."""
+        book = self.book
+        price_factor = 10 ** (price_decimals - book.price_decimals)
+        size_factor = 10 ** (size_decimals - book.size_decimals)
+        for side in (book.bids, book.asks):
+            if price_factor >= 1 and size_factor >= 1:
+                levels = [(p * price_factor, s * size_factor) for p, s in side.levels.items()]
+            else:  # a narrower scale: exact only if no digits are lost (they are dropped)
+                levels = [
+                    (_rescale(p, price_decimals - book.price_decimals),
+                     _rescale(s, size_decimals - book.size_decimals))
+                    for p, s in side.levels.items()
+                ]  # fmt: skip
+            side.clear()
+            for price, size in levels:
+                side.set(price, size)
+        book.price_decimals = price_decimals
+        book.size_decimals = size_decimals
+
+
+def _rescale(value: int, shift: int) -> int:
+    factor: int = 10 ** abs(shift)
+    return value * factor if shift >= 0 else value // factor
+
+
+class BooksEmitter:
+    """``--emit books``: after each venue message that changed a book (at ``batch_end``, and at
+    each BookSnapshot), one line per changed book::
+
+        {"kind":"book","stream","symbol","seq","state","bids":[[price,size],...],"asks":[...]}
+
+    best level first, ``depth`` levels, prices and sizes as decimal strings.
+    """
+
+    def __init__(self, output: Output, depth: int = 10) -> None:
+        self._write = output.write
+        self._encode = msgspec.json.Encoder().encode
+        self.depth = depth
+        self.books: dict[tuple[str, str], BookView] = {}
+        self._changed: dict[tuple[str, str], BookView] = {}
+        self.lines = 0
+
+    def view(self, stream: str, symbol: str) -> BookView:
+        key = (stream, symbol)
+        view = self.books.get(key)
+        if view is None:
+            view = self.books[key] = BookView(stream, symbol)
+        return view
+
+    def __call__(self, batch: list[Event]) -> None:
+        books = self.books
+        changed = self._changed
+        for event in batch:
+            kind = type(event)
+            if kind is BookDelta:
+                key = (event.stream, event.symbol)
+                view = books.get(key) or self.view(event.stream, event.symbol)
+                book = view.book
+                if (
+                    event.price_decimals != book.price_decimals  # type: ignore[union-attr]
+                    or event.size_decimals != book.size_decimals  # type: ignore[union-attr]
+                ):
+                    view.scale_to(event.price_decimals, event.size_decimals)  # type: ignore[union-attr]
+                book.apply(event)  # type: ignore[arg-type]
+                view.seq = event.seq
+                changed[key] = view
+                if event.batch_end:  # type: ignore[union-attr]
+                    self._consistent()
+            elif kind is BookSnapshot:
+                self._snapshot(event)  # type: ignore[arg-type]
+            elif kind is Status:
+                self._status(event)  # type: ignore[arg-type]
+            elif kind is Instrument:
+                view = self.view(event.stream, event.symbol)
+                view.scale_to(event.price_decimals, event.size_decimals)  # type: ignore[union-attr]
+
+    def _snapshot(self, snapshot: BookSnapshot) -> None:
+        view = self.view(snapshot.stream, snapshot.symbol)
+        book = view.book
+        book.clear()
+        book.price_decimals = snapshot.price_decimals
+        book.size_decimals = snapshot.size_decimals
+        for price, size in snapshot.bids:
+            book.bids.set(price, size)
+        for price, size in snapshot.asks:
+            book.asks.set(price, size)
+        view.seq = snapshot.seq
+        view.state = "LIVE"
+        self._changed[(snapshot.stream, snapshot.symbol)] = view
+        self._consistent()
+
+    def _status(self, status: Status) -> None:
+        state = status.state
+        view = self.books.get((status.stream, status.symbol))
+        if state in _RESYNC_STATES:
+            if view is not None:
+                view.state = "RESYNC"
+            else:  # a channel-level gap: every book of the stream may have missed updates
+                for (stream, _symbol), other in self.books.items():
+                    if stream == status.stream:
+                        other.state = "RESYNC"
+        elif state == "LIVE" and view is not None:
+            view.state = "LIVE"
+        elif state == "SYNCING":
+            self.view(status.stream, status.symbol).state = "SYNCING"
+        elif state == "RESET":
+            targets = [view] if view is not None else [
+                v for (stream, _), v in self.books.items() if stream == status.stream
+            ]  # fmt: skip
+            for target in targets:
+                target.book.clear()
+
+    def _consistent(self) -> None:
+        """A consistent point: print every book changed since the last one."""
+        depth, encode = self.depth, self._encode
+        for view in self._changed.values():
+            if view.state == "SYNCING":
+                view.state = "LIVE"
+            book = view.book
+            pd, sd = book.price_decimals, book.size_decimals
+            bids, asks = book.top(depth)
+            line: dict[str, Any] = {
+                "kind": "book",
+                "stream": book.stream,
+                "symbol": book.symbol,
+                "seq": view.seq,
+                "state": view.state,
+                "bids": [[format_scaled(p, pd), format_scaled(s, sd)] for p, s in bids],
+                "asks": [[format_scaled(p, pd), format_scaled(s, sd)] for p, s in asks],
+            }
+            self._write(encode(line) + b"\n")
+            self.lines += 1
+        self._changed.clear()
