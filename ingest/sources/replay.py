@@ -1,0 +1,162 @@
+"""``kind="replay"``: a recorded capture as a source, so a worker can run a capture.
+
+Reading, format detection, decoder building and snapshot merging are the replay command's own
+(:mod:`pipelines.replay.input`): a capture decodes the same here as with
+``python -m pipelines replay``. Messages go through a :class:`~ingest.feed.FeedHandler`, so bad
+frames are counted by reason in :attr:`ReplaySource.ingest_stats` and written to the worker's
+dead-letter file (the worker sets :attr:`ReplaySource.dead_letters` before starting it).
+
+Pacing: ``speed = 0`` replays as fast as the pipeline takes it (yielding to the event loop every
+few hundred messages, so spec changes and metrics scrapes still run); ``speed > 0`` keeps the
+recorded receive times' pace divided by ``speed`` (2.0: twice as fast). Files without recorded
+times (NDJSON, CSV, FIX lines) always replay as fast as possible. ``loop`` starts over at the end
+with fresh decoder state; ``seq`` keeps counting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Annotated, Any, ClassVar
+
+import msgspec
+from msgspec import Meta
+
+from ingest.feed import DeadLetterFile, FeedHandler, IngestStats
+from ingest.protocols.base import Sequencer
+from ingest.sources.base import Emit, Source
+from pipelines.registry import SOURCES
+from pipelines.replay.input import (
+    CaptureFile,
+    ReplayError,
+    ReplayFeed,
+    ReplayOptions,
+    build_decoder,
+    fix_separator_params,
+    merge_snapshots,
+)
+from pipelines.spec import SourceSpec
+
+__all__ = ["ReplayParams", "ReplaySource"]
+
+log = logging.getLogger(__name__)
+
+_YIELD_EVERY = 256  # messages between two event-loop turns when not paced
+
+
+class ReplayParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    path: Annotated[str, Meta(min_length=1)]
+    """The capture file (pcap/pcapng, ws capture text, NDJSON, CSV, FIX lines)."""
+    protocol: str = ""
+    """Protocol plugin (``fix``, ``sbe``, ``json``, ``csv``...); empty: the spec's ``protocol``."""
+    dictionary: str = ""
+    """FIX: QuickFIX XML dictionary."""
+    schema: str = ""
+    """SBE: the schema (CME MDP 3.0)."""
+    mapping: str = ""
+    """json/csv: mapping name or path; empty: the spec's ``mapping``."""
+    protocol_params: dict[str, Any] = {}
+    """Other parameters of the protocol plugin (e.g. FIX ``symbol_tags``)."""
+    snapshots: str = ""
+    """A capture of REST snapshot responses, merged by receive time."""
+    speed: Annotated[float, Meta(ge=0, le=1_000_000)] = 0.0
+    """0: as fast as possible; otherwise the recorded pace times ``speed``."""
+    loop: bool = False
+    """Start over at the end of the file."""
+
+
+@SOURCES.register
+class ReplaySource(Source):
+    kind: ClassVar[str] = "replay"
+    Params: ClassVar[type[msgspec.Struct]] = ReplayParams
+
+    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+        super().__init__(name, spec, params, emit)
+        assert isinstance(params, ReplayParams)
+        self._params = params
+        self.ingest_stats = IngestStats()
+        self.dead_letters: DeadLetterFile | None = None
+        self.passes = 0
+        self._stopping = asyncio.Event()
+
+    def options(self) -> ReplayOptions:
+        params = self._params
+        return ReplayOptions(
+            protocol=params.protocol or self.spec.protocol,
+            dictionary=params.dictionary,
+            schema=params.schema,
+            mapping=params.mapping or self.spec.mapping,
+            params=dict(params.protocol_params),
+        )
+
+    def update(self, params: msgspec.Struct) -> bool:
+        """Speed and looping change in place; anything else replays a new file from the start."""
+        assert isinstance(params, ReplayParams)
+        old = self._params
+        if msgspec.structs.replace(params, speed=old.speed, loop=old.loop) != old:
+            return False
+        self._params = self.params = params
+        return True
+
+    async def run(self) -> None:
+        sequencer = Sequencer(self.name)
+        while not self._stopping.is_set():
+            try:
+                capture = CaptureFile(self._params.path)
+                snapshots = CaptureFile(self._params.snapshots) if self._params.snapshots else None
+                options = fix_separator_params(self.options(), capture)
+                # Dictionaries and schemas can take a moment to compile: off the event loop.
+                _kind, decoder = await asyncio.to_thread(
+                    build_decoder, options, self.name, sequencer
+                )
+            except (OSError, ReplayError) as exc:
+                log.error("replay source %s cannot start: %s", self.name, exc)
+                return
+            feed = ReplayFeed(
+                FeedHandler(
+                    self.name,
+                    decoder,
+                    self.emit,
+                    dead_letters=self.dead_letters,
+                    stats=self.ingest_stats,
+                )
+            )
+            await self._pass(feed, capture, snapshots)
+            self.passes += 1
+            if not self._params.loop:
+                return
+
+    async def _pass(
+        self, feed: ReplayFeed, capture: CaptureFile, snapshots: CaptureFile | None
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        on_message, on_snapshot = feed.feed.on_message, feed.on_snapshot
+        stopping = self._stopping
+        first_ts = 0
+        anchor = 0.0
+        count = 0
+        for ts_recv, payload, url in merge_snapshots(capture, snapshots):
+            if stopping.is_set():
+                return
+            speed = self._params.speed
+            if speed > 0 and ts_recv:
+                if not first_ts:
+                    first_ts, anchor = ts_recv, loop.time()
+                delay = anchor + (ts_recv - first_ts) / 1e9 / speed - loop.time()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stopping.wait(), delay)
+                    if stopping.is_set():
+                        return
+            else:
+                count += 1
+                if count % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            if url:
+                on_snapshot(url, payload, ts_recv)
+            else:
+                on_message(payload, ts_recv)
+
+    async def stop(self) -> None:
+        self._stopping.set()
