@@ -97,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported after parsing so that --help answers fast.
     from pipelines.runtime.process import run_config, run_worker
 
+    if args.command == "run":
+        # `run` keeps its dead letters out of the platform's var/: a temporary directory.
+        import tempfile
+
+        os.environ.setdefault(
+            "TICKERPLANT_DEAD_LETTER_DIR", tempfile.mkdtemp(prefix="tickerplant-run-dead-letter-")
+        )
     if args.command == "worker":
         return run_worker(args.store, args.index, args.count, args.shard, args.metrics_port)
     return run_config(args.config, args.status_interval, args.metrics_port)

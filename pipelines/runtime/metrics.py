@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from ingest.feed import IngestStats
 
 __all__ = ["DEFAULT_METRICS_PORT", "WorkerMetrics", "metrics_port_for"]
 
@@ -56,6 +59,53 @@ class _LiveCollector(Collector):
         return [dropped, depth]
 
 
+class _IngestCollector(Collector):
+    """Per-source ingest counters (``IngestStats``: plain ints the feed handler bumps), read at
+    scrape time: ``tickerplant_ingest_*``."""
+
+    def __init__(self, sources: Callable[[], dict[str, IngestStats]]) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterable[CounterMetricFamily | HistogramMetricFamily]:
+        from ingest.feed import LATENCY_BUCKETS
+
+        def counter(name: str, documentation: str) -> CounterMetricFamily:
+            return CounterMetricFamily(
+                f"tickerplant_ingest_{name}", documentation, labels=["source"]
+            )
+
+        messages = counter("messages", "Framed messages received by a source")
+        received = counter("bytes", "Bytes of the messages received by a source")
+        events = counter("events", "Events decoded by a source")
+        gaps = counter("gaps", "Sequence gaps and resyncs reported by a source's decoder")
+        reconnects = counter("reconnects", "Reconnections of a source")
+        errors = CounterMetricFamily(
+            "tickerplant_ingest_decode_errors",
+            "Messages a source's decoder rejected, by reason",
+            labels=["source", "reason"],
+        )
+        latency = HistogramMetricFamily(
+            "tickerplant_ingest_latency_seconds",
+            "Receive minus exchange time of each message that has both",
+            labels=["source"],
+        )
+        bounds = [str(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
+        for source, stats in sorted(self._sources().items()):
+            messages.add_metric([source], stats.messages)
+            received.add_metric([source], stats.bytes)
+            events.add_metric([source], stats.events)
+            gaps.add_metric([source], stats.gaps)
+            reconnects.add_metric([source], stats.reconnects)
+            for reason, count in sorted(stats.errors_by_reason.items()):
+                errors.add_metric([source, reason], count)
+            cumulative, buckets = 0, []
+            for bound, count in zip(bounds, stats.latency_buckets, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric([source], buckets, stats.latency_sum)
+        return [messages, received, events, errors, gaps, reconnects, latency]
+
+
 class WorkerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -86,6 +136,10 @@ class WorkerMetrics:
         self, dropped: Callable[[], dict[str, int]], depths: Callable[[], dict[str, int]]
     ) -> None:
         self.registry.register(_LiveCollector(dropped, depths))
+
+    def watch_ingest(self, sources: Callable[[], dict[str, IngestStats]]) -> None:
+        """Expose the ``IngestStats`` of each source that ``sources()`` returns at scrape time."""
+        self.registry.register(_IngestCollector(sources))
 
     def serve(self, port: int, addr: str | None = None) -> int:
         """Start the HTTP endpoint (port 0: any free port); returns the bound port."""

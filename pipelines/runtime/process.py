@@ -138,7 +138,7 @@ async def _print_status(worker: Worker, interval: float) -> None:
         now = time.monotonic()
         rate = (worker.source_events - last_count) / max(now - last_time, 1e-9)
         last_count, last_time = worker.source_events, now
-        print(status_line(worker.pipeline, rate), flush=True)
+        print(status_line(worker.pipeline, rate, ingest=worker.ingest_rates()), flush=True)
 
 
 async def _watch_config(worker: Worker, path: str, poll_interval: float = 0.5) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from pipelines.runtime.pipeline import Pipeline
 
@@ -11,8 +12,17 @@ __all__ = ["status_line"]
 _PARAM_NAMES = re.compile(r"\w+=")
 
 
-def status_line(pipeline: Pipeline, events_per_second: float, max_symbols: int = 8) -> str:
-    """``[run] 52,310 ev/s | 4 symbols | BTC-USD mid 64012.50 ema(10) 64010.22 | ...``"""
+def status_line(
+    pipeline: Pipeline,
+    events_per_second: float,
+    max_symbols: int = 8,
+    ingest: Mapping[str, tuple[float, float]] | None = None,
+) -> str:
+    """``[run] 52,310 ev/s | 4 symbols | BTC-USD mid 64012.50 ema(10) 64010.22 | ...``
+
+    ``ingest``: messages/s and bytes/s per source (``Worker.ingest_rates()``), appended as
+    ``| feed 1,204 msg/s 312.5 kB/s``.
+    """
     states = [
         (symbol, state)
         for symbols in pipeline.states.values()
@@ -33,4 +43,6 @@ def status_line(pipeline: Pipeline, events_per_second: float, max_symbols: int =
         parts.append(text)
     if len(states) > max_symbols:
         parts.append(f"+{len(states) - max_symbols} more")
+    for source, (messages, received) in sorted((ingest or {}).items()):
+        parts.append(f"{source} {messages:,.0f} msg/s {received / 1000:,.1f} kB/s")
     return " | ".join(parts)

@@ -1,16 +1,28 @@
 """A worker: sources feed the in-process bus, the pipeline keeps books and calculators for the
-worker's shards and fans out to sinks. The spec applier changes it while it runs."""
+worker's shards and fans out to sinks. The spec applier changes it while it runs.
+
+Sources that carry bytes (replay, and the network sources) expose ``ingest_stats``
+(:class:`~ingest.feed.IngestStats`, read at scrape time as ``tickerplant_ingest_*``) and take the
+worker's dead-letter file through a ``dead_letters`` attribute, set before they start. The file is
+``<dir>/worker-<index>.ndjson``; ``dir`` is the ``dead_letter_dir`` argument, else
+``$TICKERPLANT_DEAD_LETTER_DIR``, else ``$TICKERPLANT_VAR_DIR/dead-letter`` (``var/dead-letter``);
+``python -m pipelines run`` points the variable at a temporary directory. It is created on the
+first source that takes dead letters."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from ingest.feed import DeadLetterFile, IngestStats
 from ingest.sources.base import Emit, Source
 from pipelines.bus import InProcessBus
 from pipelines.config_stores.base import ConfigStore
@@ -22,7 +34,7 @@ from pipelines.runtime.metrics import WorkerMetrics
 from pipelines.runtime.pipeline import Owns, Pipeline
 from pipelines.spec import PipelineSpec, SourceSpec, shard_of
 
-__all__ = ["RunningSource", "Worker"]
+__all__ = ["RunningSource", "Worker", "default_dead_letter_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,7 @@ class Worker:
         shard: tuple[int, int] | None = None,
         shm_prefix: str = "",
         metrics: WorkerMetrics | None = None,
+        dead_letter_dir: str | Path | None = None,
     ) -> None:
         self.index = index
         self.count = count
@@ -64,8 +77,22 @@ class Worker:
         self.spec: PipelineSpec | None = None
         self.applier = SpecApplier(self)
         self.metrics.watch(self._dropped, self._depths)
+        self.metrics.watch_ingest(self.ingest_stats)
         self._source_in = self.metrics.events_in.labels("source")
         self.source_events = 0
+        self.dead_letter_dir = Path(dead_letter_dir or default_dead_letter_dir())
+        self._dead_letters: DeadLetterFile | None = None
+        self._rate_marks: dict[str, tuple[float, int, int]] = {}
+        self._rate_call = 0.0
+
+    @property
+    def dead_letters(self) -> DeadLetterFile:
+        """This worker's dead-letter file (created on first use)."""
+        if self._dead_letters is None:
+            path = self.dead_letter_dir / f"worker-{self.index}.ndjson"
+            self._dead_letters = DeadLetterFile(path)
+            log.info("worker %d: dead letters go to %s", self.index, path)
+        return self._dead_letters
 
     # -- shards --------------------------------------------------------------------------------
 
@@ -85,6 +112,8 @@ class Worker:
         holder = RunningSource(name, spec)
         plugin: Any = SOURCES.get(spec.kind)
         holder.source = plugin(name, spec, params, self._emit_for(holder))
+        if hasattr(holder.source, "dead_letters"):
+            holder.source.dead_letters = self.dead_letters
         return holder
 
     def _emit_for(self, holder: RunningSource) -> Emit:
@@ -154,6 +183,35 @@ class Worker:
 
     # -- metrics read at scrape time -------------------------------------------------------
 
+    def ingest_stats(self) -> dict[str, IngestStats]:
+        """The ingest counters of every running source that has them, by source name."""
+        found: dict[str, IngestStats] = {}
+        for name, holder in self.sources.items():
+            stats = getattr(holder.source, "ingest_stats", None)
+            if isinstance(stats, IngestStats):
+                found[name] = stats
+        return found
+
+    def ingest_rates(self) -> dict[str, tuple[float, float]]:
+        """Messages/s and bytes/s per source since the previous call (for the status line)."""
+        now = time.monotonic()
+        rates: dict[str, tuple[float, float]] = {}
+        marks: dict[str, tuple[float, int, int]] = {}
+        previous_call = self._rate_call or now
+        self._rate_call = now
+        for name, stats in self.ingest_stats().items():
+            # A source seen for the first time counts from the previous call (or from now).
+            since, messages, received = self._rate_marks.get(name, (previous_call, 0, 0))
+            elapsed = now - since
+            if elapsed > 0:
+                rates[name] = (
+                    (stats.messages - messages) / elapsed,
+                    (stats.bytes - received) / elapsed,
+                )
+            marks[name] = (now, stats.messages, stats.bytes)
+        self._rate_marks = marks
+        return rates
+
     def _dropped(self) -> dict[str, int]:
         dropped = {"bus": self.bus.dropped, "shard_filter": self.pipeline.filtered}
         for name, sink in self.pipeline.sinks.items():
@@ -165,3 +223,11 @@ class Worker:
         for name, sink in self.pipeline.sinks.items():
             depths[f"sink:{name}"] = sink.queue_depth
         return depths
+
+
+def default_dead_letter_dir() -> Path:
+    """``$TICKERPLANT_DEAD_LETTER_DIR``, else ``$TICKERPLANT_VAR_DIR/dead-letter`` (var/)."""
+    configured = os.environ.get("TICKERPLANT_DEAD_LETTER_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("TICKERPLANT_VAR_DIR", "var")) / "dead-letter"
