@@ -1,0 +1,210 @@
+"""``kind="tcp"``: a TCP client (asyncio streams) framing its byte stream into messages.
+
+Framing (:mod:`ingest.sources.framing`): ``fix`` (BodyLength), ``length`` (a 2- or 4-byte
+big-endian length prefix) or ``line``; empty picks ``fix`` for the fix protocol, else ``line``.
+Each framed message goes to :meth:`ingest.feed.FeedHandler.on_message`. After connecting, the
+source sends ``Params.send_on_connect`` (or the mapping's subscribe messages), framed the same
+way. A lost connection resyncs and reconnects exactly as the websocket source does: RESYNC,
+fresh decoder, capped exponential backoff with full jitter, ``stats.reconnects``, SYNCING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ingest.feed import IngestStats
+from ingest.sources.backoff import Backoff
+from ingest.sources.base import Emit, Source
+from ingest.sources.bytefeed import ByteFeed, SnapshotFetcher
+from ingest.sources.framing import FramingKind, make_framer
+from pipelines.registry import SOURCES
+from pipelines.spec import SourceSpec
+
+__all__ = ["TcpParams", "TcpSource", "frame_outgoing", "parse_address"]
+
+log = logging.getLogger(__name__)
+
+Seconds = Annotated[float, Meta(gt=0, le=3600)]
+
+
+class TcpParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    address: str = ""
+    """``host:port`` (``[v6]:port``); empty: the source's ``endpoint`` (``tcp://`` allowed)."""
+    framing: Literal["", "fix", "length", "line"] = ""
+    """How messages are delimited; empty: ``fix`` for the fix protocol, else ``line``."""
+    length_width: Literal[2, 4] = 4
+    """Bytes of the big-endian length prefix (``framing = "length"``)."""
+    symbols: list[Annotated[str, Meta(min_length=1, max_length=64)]] = []
+    """Symbols of this feed (subscribe templates, status events); empty: the spec's."""
+    protocol_params: dict[str, Any] = {}
+    send_on_connect: list[str] = []
+    """Messages sent after connecting (framed as above); empty: the mapping's subscribe ones."""
+    snapshot_base: str = ""
+    connect_timeout: Seconds = 10.0
+    max_message_size: Annotated[int, Meta(ge=64, le=1 << 30)] = 1 << 20
+    read_size: Annotated[int, Meta(ge=512, le=1 << 24)] = 1 << 16
+    backoff_initial: Seconds = 0.1
+    backoff_max: Seconds = 30.0
+    dead_letters: str = ""
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``host:port``, ``tcp://host:port`` or ``[::1]:port`` -> (host, port)."""
+    text = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"not a host:port address: {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def frame_outgoing(framing: FramingKind, data: bytes, length_width: int = 4) -> bytes:
+    """``data`` as one message of ``framing`` (what the peer's framer expects)."""
+    if framing == "length":
+        return len(data).to_bytes(length_width, "big") + data
+    if framing == "line":
+        return data if data.endswith(b"\n") else data + b"\n"
+    return data
+
+
+@SOURCES.register
+class TcpSource(Source):
+    kind: ClassVar[str] = "tcp"
+    Params: ClassVar[type[msgspec.Struct]] = TcpParams
+
+    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+        super().__init__(name, spec, params, emit)
+        assert isinstance(params, TcpParams)
+        self._params = params
+        self.host, self.port = parse_address(params.address or spec.endpoint)
+        self.feed = ByteFeed(
+            name,
+            spec,
+            spec.protocol,
+            params.protocol_params,
+            emit,
+            params.symbols or spec.symbols,
+            dead_letters=params.dead_letters,
+        )
+        self.framing: FramingKind = params.framing or ("fix" if spec.protocol == "fix" else "line")
+        self.backoff = Backoff(params.backoff_initial, params.backoff_max)
+        self.snapshots = (
+            SnapshotFetcher(self.feed, base=params.snapshot_base)
+            if self.feed.uses_rest_snapshots()
+            else None
+        )
+        self.connections = 0
+        self._stopping = asyncio.Event()
+        self._writer: asyncio.StreamWriter | None = None
+
+    @property
+    def stats(self) -> IngestStats:
+        return self.feed.stats
+
+    @property
+    def connected(self) -> bool:
+        return self._writer is not None
+
+    async def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                await self._session()
+                if self._stopping.is_set():
+                    break
+                delay = self.backoff.next_delay()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+        finally:
+            if self.snapshots is not None:
+                await self.snapshots.close()
+
+    async def _session(self) -> None:
+        params = self._params
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port, limit=params.read_size),
+                params.connect_timeout,
+            )
+        except (OSError, TimeoutError) as exc:
+            log.warning("%s: connect %s:%s: %s", self.name, self.host, self.port, exc)
+            return
+        self._writer = writer
+        self.backoff.connected()
+        self.connections += 1
+        try:
+            if self.connections > 1:
+                self.feed.stats.reconnects += 1
+            outgoing = [
+                m.encode() for m in params.send_on_connect
+            ] or self.feed.subscribe_messages()
+            if outgoing:
+                writer.write(
+                    b"".join(frame_outgoing(self.framing, m, params.length_width) for m in outgoing)
+                )
+                await writer.drain()
+            if self.connections > 1:
+                self.emit(self.feed.status("SYNCING", "reconnected, waiting for snapshot"))
+            await self._read(reader)
+        except (OSError, TimeoutError) as exc:
+            if not self._stopping.is_set():
+                log.warning("%s: %s:%s: %s", self.name, self.host, self.port, exc)
+        finally:
+            self._writer = None
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            if not self._stopping.is_set():
+                self.feed.resync("disconnected")
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        framer = make_framer(
+            self.framing,
+            length_width=self._params.length_width,
+            max_message=self._params.max_message_size,
+        )
+        on_message = self.feed.on_message
+        snapshots = self.snapshots
+        read_size = self._params.read_size
+        clock = time.time_ns
+        while True:
+            chunk = await reader.read(read_size)
+            if not chunk:
+                return  # the peer closed
+            ts_recv = clock()
+            for message in framer.feed(chunk):
+                on_message(message, ts_recv)
+            if snapshots is not None:
+                snapshots.poll()
+
+    def update(self, params: msgspec.Struct) -> bool:
+        """Backoff cap and timeouts change in place; anything else reconnects."""
+        assert isinstance(params, TcpParams)
+        old = self._params
+        same = msgspec.structs.replace(
+            params,
+            backoff_max=old.backoff_max,
+            connect_timeout=old.connect_timeout,
+        )
+        if same != old:
+            return False
+        self.backoff.maximum = max(params.backoff_max, self.backoff.initial)
+        self._params = self.params = params
+        return True
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        writer = self._writer
+        if writer is not None:
+            writer.close()
+
+    async def drop_connection(self) -> None:
+        """Abort the current connection as a network failure would (operations, tests)."""
+        writer = self._writer
+        if writer is not None:
+            writer.transport.abort()
