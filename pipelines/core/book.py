@@ -3,13 +3,18 @@
 Each side keeps a dict of levels (price -> size) and a sorted list of keys. Keys are ordered so
 that the best level is always the *last* element: bids store ``price``, asks store ``-price``. Best
 bid/ask is therefore O(1), and since most venue updates touch levels near the top, an insert or a
-delete moves only the few keys behind it (bisect finds the spot in O(log n)). Measured against
-heaps with lazy deletion and sortedcontainers in ``bench/bench_book.py``.
+delete moves only the few keys behind it (bisect finds the spot in O(log n)); a size change of an
+existing level is one dict store. Measured against bmoscon's ``order-book`` C extension and
+sortedcontainers in ``bench/bench_book.py``.
+
+Deltas of one venue message are applied one by one (:meth:`Book.apply`) or together
+(:meth:`Book.apply_batch`); the book is consistent only after the message's ``batch_end`` entry.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 
 from pipelines.events import BookDelta, BookSide, BookSnapshot
 
@@ -42,6 +47,10 @@ class BookSideLevels:
             else:
                 del keys[bisect_left(keys, key)]
 
+    def get(self, price: int) -> int:
+        """The size at ``price`` (0 when there is no level)."""
+        return self.levels.get(price, 0)
+
     def best(self) -> tuple[int, int] | None:
         if not self.keys:
             return None
@@ -56,6 +65,12 @@ class BookSideLevels:
         sign, levels = self.sign, self.levels
         keys = self.keys[-depth:] if depth > 0 else []
         return [(sign * k, levels[sign * k]) for k in reversed(keys)]
+
+    def load(self, levels: Iterable[tuple[int, int]]) -> None:
+        """Replace every level (a snapshot); entries of size 0 are skipped."""
+        self.levels = {price: size for price, size in levels if size}
+        sign = self.sign
+        self.keys = sorted(sign * price for price in self.levels)
 
     def __len__(self) -> int:
         return len(self.levels)
@@ -85,14 +100,73 @@ class Book:
 
     def apply(self, delta: BookDelta) -> None:
         """Apply one level entry: ``delete`` (or size 0) removes the level, else sets its size."""
-        levels = self.bids if delta.side == "bid" else self.asks
-        levels.set(delta.price, 0 if delta.action == "delete" else delta.size)
+        # BookSideLevels.set inlined: this is the hottest call of the pipeline.
+        if delta.side == "bid":
+            side, key = self.bids, delta.price
+        else:
+            side, key = self.asks, -delta.price
+        levels = side.levels
+        price = delta.price
+        size = delta.size
+        if size and delta.action != "delete":
+            if price not in levels:
+                insort(side.keys, key)
+            levels[price] = size
+        elif price in levels:
+            del levels[price]
+            keys = side.keys
+            if keys[-1] == key:
+                keys.pop()
+            else:
+                del keys[bisect_left(keys, key)]
+
+    def apply_batch(self, deltas: Iterable[BookDelta]) -> None:
+        """Apply the entries of one venue message, in order."""
+        apply = self.apply
+        for delta in deltas:
+            apply(delta)
+
+    def load(self, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]]) -> None:
+        """Replace the whole book by these levels (any order; size 0 entries are skipped)."""
+        self.bids.load(bids)
+        self.asks.load(asks)
+
+    def apply_snapshot(self, snapshot: BookSnapshot) -> None:
+        """Replace the book by a snapshot, taking its scale."""
+        self.price_decimals = snapshot.price_decimals
+        self.size_decimals = snapshot.size_decimals
+        self.load(snapshot.bids, snapshot.asks)
 
     def best_bid(self) -> tuple[int, int] | None:
         return self.bids.best()
 
     def best_ask(self) -> tuple[int, int] | None:
         return self.asks.best()
+
+    def best_bid_price(self) -> int | None:
+        keys = self.bids.keys
+        return keys[-1] if keys else None
+
+    def best_ask_price(self) -> int | None:
+        keys = self.asks.keys
+        return -keys[-1] if keys else None
+
+    def spread(self) -> int | None:
+        """Best ask minus best bid (integer, book scale); None unless both sides exist."""
+        bids, asks = self.bids.keys, self.asks.keys
+        if not bids or not asks:
+            return None
+        return -asks[-1] - bids[-1]
+
+    def crossed(self) -> bool:
+        """True when the best bid is above the best ask."""
+        bids, asks = self.bids.keys, self.asks.keys
+        return bool(bids and asks and bids[-1] > -asks[-1])
+
+    def locked(self) -> bool:
+        """True when the best bid equals the best ask."""
+        bids, asks = self.bids.keys, self.asks.keys
+        return bool(bids and asks and bids[-1] == -asks[-1])
 
     def mid(self) -> float | None:
         """The mid price in instrument units (not scaled); None unless both sides exist."""
@@ -119,6 +193,10 @@ class Book:
             size_decimals=self.size_decimals,
             state=state,
         )
+
+    def __len__(self) -> int:
+        """Levels on both sides."""
+        return len(self.bids.levels) + len(self.asks.levels)
 
     def clear(self) -> None:
         self.bids.clear()

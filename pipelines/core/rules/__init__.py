@@ -1,3 +1,43 @@
-"""Rule plugins: none are built in yet (this package is what ``RULES`` imports)."""
+"""Validation and risk rules; importing this package registers the built-ins in ``RULES``.
 
-__all__: list[str] = []
+Built-ins: ``price_band``, ``spike``, ``crossed_book``, ``max_spread``, ``stale_feed``,
+``gap_rate``. :class:`RuleSet` runs them in the pipeline (see :mod:`.engine` for the actions).
+"""
+
+from pipelines.core.rules import bands, book_checks, feed_checks
+from pipelines.core.rules.bands import PriceBand, PriceBandParams, Spike, SpikeParams
+from pipelines.core.rules.base import Rule, RuleInput, RuleParams
+from pipelines.core.rules.book_checks import (
+    CrossedBook,
+    CrossedBookParams,
+    MaxSpread,
+    MaxSpreadParams,
+)
+from pipelines.core.rules.engine import BoundRule, RuleEntry, RuleSet, RuleStats, SymbolRules
+from pipelines.core.rules.feed_checks import GapRate, GapRateParams, StaleFeed, StaleFeedParams
+
+__all__ = [
+    "BoundRule",
+    "CrossedBook",
+    "CrossedBookParams",
+    "GapRate",
+    "GapRateParams",
+    "MaxSpread",
+    "MaxSpreadParams",
+    "PriceBand",
+    "PriceBandParams",
+    "Rule",
+    "RuleEntry",
+    "RuleInput",
+    "RuleParams",
+    "RuleSet",
+    "RuleStats",
+    "Spike",
+    "SpikeParams",
+    "StaleFeed",
+    "StaleFeedParams",
+    "SymbolRules",
+    "bands",
+    "book_checks",
+    "feed_checks",
+]

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.core.book import Book
-from pipelines.events import BookDelta
+from pipelines.events import BookDelta, BookSnapshot
 
 operations = st.lists(
     st.tuples(
@@ -74,3 +74,49 @@ def test_deleting_an_absent_level_is_ignored() -> None:
     book = Book()
     book.apply(delta("bid", 5, 0))
     assert book.best_bid() is None
+
+
+def test_apply_batch_applies_one_venue_message_in_order() -> None:
+    book = Book("s", "X")
+    book.apply_batch(
+        [delta("bid", 10, 1), delta("bid", 11, 2), delta("bid", 10, 0), delta("ask", 12, 3)]
+    )
+    assert book.top(5) == ([(11, 2)], [(12, 3)])
+    assert len(book) == 2
+
+
+def test_a_snapshot_replaces_every_level_and_takes_its_scale() -> None:
+    book = Book("s", "X")
+    book.apply_batch([delta("bid", 1, 1), delta("ask", 99, 1)])
+    book.apply_snapshot(
+        BookSnapshot(
+            stream="s",
+            symbol="X",
+            bids=[(10, 1), (12, 2), (11, 0)],  # any order; size 0 is no level
+            asks=[(14, 1), (13, 5)],
+            price_decimals=3,
+            size_decimals=1,
+        )
+    )
+    assert book.top(10) == ([(12, 2), (10, 1)], [(13, 5), (14, 1)])
+    assert (book.price_decimals, book.size_decimals) == (3, 1)
+    book.apply(delta("bid", 12, 0))  # the keys follow the loaded levels
+    assert book.best_bid() == (10, 1)
+
+
+def test_spread_crossed_and_locked() -> None:
+    book = Book()
+    assert book.spread() is None and not book.crossed() and not book.locked()
+    book.apply_batch([delta("bid", 100, 1), delta("ask", 103, 1)])
+    assert (book.best_bid_price(), book.best_ask_price(), book.spread()) == (100, 103, 3)
+    book.apply(delta("bid", 103, 1))
+    assert book.locked() and not book.crossed()
+    book.apply(delta("bid", 104, 1))
+    assert book.crossed() and book.spread() == -1
+
+
+def test_a_delete_action_removes_the_level_whatever_size_it_names() -> None:
+    book = Book()
+    book.apply(delta("ask", 7, 3))
+    book.apply(BookDelta(stream="s", symbol="X", side="ask", price=7, size=3, action="delete"))
+    assert book.best_ask() is None

@@ -1,0 +1,57 @@
+"""The shape every rule plugin has.
+
+One instance per (rule spec, stream, symbol): its state (an EMA, a gap window) belongs to one
+series. A rule declares the inputs it needs in ``inputs``; the pipeline calls only those hooks,
+once per relevant event (a venue message that changed the book, a trade, a timer tick, a gap), and
+each hook is O(1). A hook returns ``None`` when the condition is clear and a short message when it
+is hit; what a hit does (tag, drop, alert, halt) is the spec's ``action``, not the rule's business.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from typing import ClassVar, Literal
+
+import msgspec
+
+from pipelines.core.book import Book
+from pipelines.events import Trade
+
+__all__ = ["Rule", "RuleInput", "RuleParams"]
+
+RuleInput = Literal["book", "trade", "tick", "gap"]
+
+
+class RuleParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every rule's ``Params``: unknown fields are errors; ``severity`` is the level of
+    the Alert the ``alert`` action emits."""
+
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class Rule(ABC):
+    kind: ClassVar[str]
+    Params: ClassVar[type[msgspec.Struct]]
+    inputs: frozenset[RuleInput] = frozenset()
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        self.params = params
+
+    def check_book(self, book: Book) -> str | None:
+        """After a venue message changed the book (the book is consistent)."""
+        return None
+
+    def check_trade(self, trade: Trade) -> str | None:
+        return None
+
+    def check_tick(self, now_ns: int, last_active_ns: int) -> str | None:
+        """On the timer: ``last_active_ns`` is the tick time at which the book last changed."""
+        return None
+
+    def check_gap(self, ts_ns: int) -> str | None:
+        """A gap in the book's sequence was seen at ``ts_ns``."""
+        return None
+
+    def reconfigure(self, params: msgspec.Struct) -> bool:
+        """Take new params keeping state; False means the caller must build a fresh instance."""
+        return False
