@@ -204,8 +204,9 @@ class ReplayOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 def is_cme_schema(path: str | Path) -> bool:
     """True for CME MDP 3.0 templates (``messageSchema package="mktdata"``)."""
     try:
-        for _event, element in ET.iterparse(path, events=("start",)):
-            return bool(element.attrib.get("package", "") == "mktdata")
+        with open(path, "rb") as handle:  # iterparse would leave its own file open on return
+            for _event, element in ET.iterparse(handle, events=("start",)):
+                return bool(element.attrib.get("package", "") == "mktdata")
     except (OSError, ET.ParseError) as exc:
         raise ReplayError(f"cannot read SBE schema {path}: {exc}") from None
     return False
