@@ -44,28 +44,60 @@ class CalculatorEntry(msgspec.Struct, frozen=True):
         return calculator
 
 
+# One dispatch entry: (bound feed method, calculator, name, output metric names, description).
+# ``outputs`` is empty for a single-output calculator, else ``<name>_<output>`` per output.
+Dispatch = tuple[Callable[..., float | None], Calculator, str, tuple[str, ...], str]
+
+
 class SymbolState:
     """Everything kept for one (stream, symbol)."""
 
-    __slots__ = ("book", "calculators", "mid", "mid_calcs", "trade_calcs", "values")
+    __slots__ = (
+        "book",
+        "calculators",
+        "mid",
+        "mid_calcs",
+        "on_book",
+        "on_mid",
+        "on_trade",
+        "on_trade_size",
+        "trade_calcs",
+        "values",
+    )
 
     def __init__(self, book: Book) -> None:
         self.book = book
         self.calculators: dict[str, Calculator] = {}
+        # Per-feed dispatch lists (see pipelines.core.calculators.base), built by wire().
+        self.on_mid: list[Dispatch] = []
+        self.on_book: list[Dispatch] = []
+        self.on_trade: list[Dispatch] = []
+        self.on_trade_size: list[Dispatch] = []
+        # (name, calculator, description) by when they update: at book messages, at trades.
         self.mid_calcs: list[tuple[str, Calculator, str]] = []
         self.trade_calcs: list[tuple[str, Calculator, str]] = []
         self.mid: float | None = None
         self.values: dict[str, float] = {}
 
     def wire(self) -> None:
-        """Rebuild the per-input dispatch lists after calculators changed."""
-        self.mid_calcs = [
-            (n, c, c.describe()) for n, c in self.calculators.items() if c.input == "mid"
-        ]
-        self.trade_calcs = [
-            (n, c, c.describe()) for n, c in self.calculators.items() if c.input == "trade"
-        ]
-        self.values = {n: v for n, v in self.values.items() if n in self.calculators}
+        """Rebuild the per-feed dispatch lists after calculators changed (never per event)."""
+        feeds: dict[str, list[Dispatch]] = {"mid": [], "book": [], "trade": [], "trade_size": []}
+        self.mid_calcs, self.trade_calcs = [], []
+        for name, calc in self.calculators.items():
+            description = calc.describe()
+            outputs = tuple(f"{name}_{output}" for output in calc.outputs)
+            for feed, method in calc.feeds():
+                feeds[feed].append((method, calc, name, outputs, description))
+            by_trades = calc.input in ("trade", "trade_size")
+            (self.trade_calcs if by_trades else self.mid_calcs).append((name, calc, description))
+        self.on_mid, self.on_book = feeds["mid"], feeds["book"]
+        self.on_trade, self.on_trade_size = feeds["trade"], feeds["trade_size"]
+        names = {
+            metric
+            for name, calc in self.calculators.items()
+            for metric in (name, *(f"{name}_{output}" for output in calc.outputs))
+        }
+        self.values = {n: v for n, v in self.values.items() if n in names}
 
 
 class Pipeline:
@@ -173,7 +205,7 @@ class Pipeline:
                 continue  # market-by-order updates reach the book through their BookDeltas
             elif kind is Trade:
                 append(event)
-                if state.trade_calcs:
+                if state.on_trade or state.on_trade_size:
                     self._trade(state, event, append)  # type: ignore[arg-type]
             else:
                 if kind is Instrument:
@@ -217,8 +249,33 @@ class Pipeline:
             )
         )
         values = state.values
-        for name, calc, description in state.mid_calcs:
-            value = calc.update(mid)
+        for update, calc, name, outputs, description in state.on_mid:
+            value = update(mid, ts)
+            if value is None:
+                continue
+            if outputs:
+                _publish_outputs(state, calc, outputs, description, delta, append)
+                continue
+            values[name] = value
+            append(
+                Metric(
+                    stream=stream,
+                    symbol=symbol,
+                    seq=seq,
+                    ts_recv=ts,
+                    name=name,
+                    value=value,
+                    source=description,
+                )
+            )
+        book = state.book
+        for update, calc, name, outputs, description in state.on_book:
+            value = update(book, ts)
+            if value is None:
+                continue
+            if outputs:
+                _publish_outputs(state, calc, outputs, description, delta, append)
+                continue
             values[name] = value
             append(
                 Metric(
@@ -235,18 +292,50 @@ class Pipeline:
     @staticmethod
     def _trade(state: SymbolState, trade: Trade, append: Callable[[Event], None]) -> None:
         price = trade.price / 10**trade.price_decimals
+        ts = trade.ts_recv
         values = state.values
-        for name, calc, description in state.trade_calcs:
-            value = calc.update(price)
-            values[name] = value
-            append(
-                Metric(
-                    stream=trade.stream,
-                    symbol=trade.symbol,
-                    seq=trade.seq,
-                    ts_recv=trade.ts_recv,
-                    name=name,
-                    value=value,
-                    source=description,
-                )
-            )
+        for update, calc, name, outputs, description in state.on_trade:
+            value = update(price, ts)
+            if value is not None:
+                if outputs:
+                    _publish_outputs(state, calc, outputs, description, trade, append)
+                else:
+                    values[name] = value
+                    append(_metric(trade, name, value, description))
+        if state.on_trade_size:
+            size = trade.size / 10**trade.size_decimals
+            for update, calc, name, outputs, description in state.on_trade_size:
+                value = update(price, size, ts)
+                if value is not None:
+                    if outputs:
+                        _publish_outputs(state, calc, outputs, description, trade, append)
+                    else:
+                        values[name] = value
+                        append(_metric(trade, name, value, description))
+
+
+def _metric(event: Event, name: str, value: float, source: str) -> Metric:
+    return Metric(
+        stream=event.stream,
+        symbol=event.symbol,
+        seq=event.seq,
+        ts_recv=event.ts_recv,
+        name=name,
+        value=value,
+        source=source,
+    )
+
+
+def _publish_outputs(
+    state: SymbolState,
+    calc: Calculator,
+    outputs: tuple[str, ...],
+    description: str,
+    event: Event,
+    append: Callable[[Event], None],
+) -> None:
+    """One Metric per output of a multi-output calculator, ``<name>_<output>``."""
+    values = state.values
+    for metric_name, value in zip(outputs, calc.results, strict=True):
+        values[metric_name] = value
+        append(_metric(event, metric_name, value, description))

@@ -1,7 +1,16 @@
-"""``kind="ema"``: exponential moving average, ``alpha = 2 / (window + 1)``, O(1) per value."""
+"""Exponential moving averages, O(1) per value.
+
+- ``kind="ema"``: per tick, ``alpha = 2 / (window + 1)``;
+- ``kind="ema_time"``: time-decayed with a half-life in seconds: a value arriving ``dt`` seconds
+  after the previous one gets the weight ``1 - 2**(-dt / half_life)``, so what happened a
+  half-life ago weighs half as much whatever the event rate.
+
+Both are seeded with the first value, and both keep their current value under new params.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, ClassVar
 
 import msgspec
@@ -10,7 +19,7 @@ from msgspec import Meta
 from pipelines.core.calculators.base import Calculator, CalculatorInput
 from pipelines.registry import CALCULATORS
 
-__all__ = ["Ema", "EmaParams"]
+__all__ = ["Ema", "EmaParams", "EmaTime", "EmaTimeParams"]
 
 
 class EmaParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -30,7 +39,7 @@ class Ema(Calculator):
         self._alpha = 2.0 / (params.window + 1)
         self.value: float | None = None
 
-    def update(self, value: float) -> float:
+    def update(self, value: float, ts: int = 0) -> float:
         current = self.value
         # Seeded with the first value, so the average starts where the series starts.
         current = value if current is None else current + self._alpha * (value - current)
@@ -48,3 +57,43 @@ class Ema(Calculator):
     def describe(self) -> str:
         assert isinstance(self.params, EmaParams)
         return f"ema(window={self.params.window})"
+
+
+class EmaTimeParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    half_life: Annotated[float, Meta(gt=0, le=31_622_400)] = 1.0
+    """Seconds after which a value's weight has halved."""
+    input: CalculatorInput = "mid"
+
+
+@CALCULATORS.register
+class EmaTime(Calculator):
+    """``ema += (1 - exp(-ln2 * dt / half_life)) * (x - ema)``; values at the same ns weigh 0."""
+
+    kind: ClassVar[str] = "ema_time"
+    Params: ClassVar[type[msgspec.Struct]] = EmaTimeParams
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        super().__init__(params)
+        assert isinstance(params, EmaTimeParams)
+        self._rate = math.log(2.0) / (params.half_life * 1e9)  # per nanosecond
+        self.value: float | None = None
+        self._last_ts = 0
+
+    def update(self, value: float, ts: int = 0) -> float:
+        current = self.value
+        if current is None:
+            current = value
+        elif ts > self._last_ts:
+            # expm1 keeps the weight exact for dt far below the half-life.
+            current -= math.expm1(-self._rate * (ts - self._last_ts)) * (value - current)
+        self._last_ts = max(ts, self._last_ts)
+        self.value = current
+        return current
+
+    def reconfigure(self, params: msgspec.Struct) -> bool:
+        assert isinstance(params, EmaTimeParams)
+        if params.input != getattr(self.params, "input", "mid"):
+            return False
+        self.params = params
+        self._rate = math.log(2.0) / (params.half_life * 1e9)
+        return True
