@@ -32,7 +32,7 @@ from pipelines.events import Event, Status
 from pipelines.registry import PROTOCOLS
 from pipelines.spec import SourceSpec
 
-__all__ = ["FEED_SYMBOL", "ByteFeed", "SnapshotFetcher", "protocol_params"]
+__all__ = ["FEED_SYMBOL", "ByteFeed", "FeedAttributes", "SnapshotFetcher", "protocol_params"]
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,6 @@ class ByteFeed:
         params: dict[str, Any],
         emit: Emit,
         symbols: Sequence[str],
-        *,
-        dead_letters: str = "",
     ) -> None:
         if not protocol:
             raise ValueError(f"source {stream!r} needs a protocol to decode its bytes")
@@ -79,7 +77,6 @@ class ByteFeed:
             stream,
             self.decoder,
             emit,
-            dead_letters=DeadLetterFile(dead_letters) if dead_letters else None,
             stats=self.stats,
         )
         self.on_message = self.handler.on_message
@@ -120,6 +117,29 @@ class ByteFeed:
     def uses_rest_snapshots(self) -> bool:
         method = getattr(self.decoder, "snapshot_urls", None)
         return method is not None and bool(method(self.symbols or ["X"]))
+
+
+class FeedAttributes:
+    """What the worker reads from a byte source: ``ingest_stats`` (scraped as metrics) and the
+    ``dead_letters`` file it sets before the source starts."""
+
+    feed: ByteFeed
+
+    @property
+    def ingest_stats(self) -> IngestStats:
+        return self.feed.stats
+
+    @property
+    def stats(self) -> IngestStats:
+        return self.feed.stats
+
+    @property
+    def dead_letters(self) -> DeadLetterFile | None:
+        return self.feed.handler.dead_letters
+
+    @dead_letters.setter
+    def dead_letters(self, value: DeadLetterFile | None) -> None:
+        self.feed.handler.dead_letters = value
 
 
 class SnapshotFetcher:

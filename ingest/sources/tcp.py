@@ -19,10 +19,9 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
-from ingest.feed import IngestStats
 from ingest.sources.backoff import Backoff
 from ingest.sources.base import Emit, Source
-from ingest.sources.bytefeed import ByteFeed, SnapshotFetcher
+from ingest.sources.bytefeed import ByteFeed, FeedAttributes, SnapshotFetcher
 from ingest.sources.framing import FramingKind, make_framer
 from pipelines.registry import SOURCES
 from pipelines.spec import SourceSpec
@@ -52,7 +51,6 @@ class TcpParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     read_size: Annotated[int, Meta(ge=512, le=1 << 24)] = 1 << 16
     backoff_initial: Seconds = 0.1
     backoff_max: Seconds = 30.0
-    dead_letters: str = ""
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -74,7 +72,7 @@ def frame_outgoing(framing: FramingKind, data: bytes, length_width: int = 4) -> 
 
 
 @SOURCES.register
-class TcpSource(Source):
+class TcpSource(FeedAttributes, Source):
     kind: ClassVar[str] = "tcp"
     Params: ClassVar[type[msgspec.Struct]] = TcpParams
 
@@ -90,7 +88,6 @@ class TcpSource(Source):
             params.protocol_params,
             emit,
             params.symbols or spec.symbols,
-            dead_letters=params.dead_letters,
         )
         self.framing: FramingKind = params.framing or ("fix" if spec.protocol == "fix" else "line")
         self.backoff = Backoff(params.backoff_initial, params.backoff_max)
@@ -102,10 +99,6 @@ class TcpSource(Source):
         self.connections = 0
         self._stopping = asyncio.Event()
         self._writer: asyncio.StreamWriter | None = None
-
-    @property
-    def stats(self) -> IngestStats:
-        return self.feed.stats
 
     @property
     def connected(self) -> bool:

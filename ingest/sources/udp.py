@@ -21,9 +21,8 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 from msgspec import Meta
 
-from ingest.feed import IngestStats
 from ingest.sources.base import Emit, Source
-from ingest.sources.bytefeed import ByteFeed
+from ingest.sources.bytefeed import ByteFeed, FeedAttributes
 from pipelines.registry import SOURCES
 from pipelines.spec import SourceSpec
 
@@ -45,7 +44,6 @@ class UdpParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     reuse_port: bool = True
     symbols: list[Annotated[str, Meta(min_length=1, max_length=64)]] = []
     protocol_params: dict[str, Any] = {}
-    dead_letters: str = ""
 
 
 class UdpChannel(msgspec.Struct, frozen=True):
@@ -116,7 +114,7 @@ def _same(receiver: _Receiver) -> _Receiver:
 
 
 @SOURCES.register
-class UdpSource(Source):
+class UdpSource(FeedAttributes, Source):
     kind: ClassVar[str] = "udp"
     Params: ClassVar[type[msgspec.Struct]] = UdpParams
 
@@ -135,16 +133,11 @@ class UdpSource(Source):
             params.protocol_params,
             emit,
             params.symbols or spec.symbols,
-            dead_letters=params.dead_letters,
         )
         self.receivers: list[_Receiver] = []
         self.ready = asyncio.Event()
         """Set once every channel's socket is bound and joined (a sender may start)."""
         self._stopping = asyncio.Event()
-
-    @property
-    def stats(self) -> IngestStats:
-        return self.feed.stats
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

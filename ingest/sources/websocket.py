@@ -26,11 +26,10 @@ from msgspec import Meta
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from ingest.feed import IngestStats
 from ingest.protocols.fix.framing import FixFramer
 from ingest.sources.backoff import Backoff
 from ingest.sources.base import Emit, Source
-from ingest.sources.bytefeed import ByteFeed, SnapshotFetcher
+from ingest.sources.bytefeed import ByteFeed, FeedAttributes, SnapshotFetcher
 from pipelines.registry import SOURCES
 from pipelines.spec import SourceSpec
 
@@ -64,12 +63,10 @@ class WebSocketParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     """Cap of the reconnect delay."""
     compression: bool = True
     """Offer permessage-deflate (most venues use it)."""
-    dead_letters: str = ""
-    """Path of a dead-letter file for rejected frames; empty: count and log only."""
 
 
 @SOURCES.register
-class WebSocketSource(Source):
+class WebSocketSource(FeedAttributes, Source):
     kind: ClassVar[str] = "websocket"
     Params: ClassVar[type[msgspec.Struct]] = WebSocketParams
 
@@ -84,7 +81,6 @@ class WebSocketSource(Source):
             params.protocol_params,
             emit,
             params.symbols or spec.symbols,
-            dead_letters=params.dead_letters,
         )
         self.url = params.url or spec.endpoint or self.feed.url()
         if not self.url:
@@ -98,10 +94,6 @@ class WebSocketSource(Source):
         self.connections = 0
         self._stopping = asyncio.Event()
         self._connection: ClientConnection | None = None
-
-    @property
-    def stats(self) -> IngestStats:
-        return self.feed.stats
 
     @property
     def connected(self) -> bool:
@@ -186,7 +178,7 @@ class WebSocketSource(Source):
         """Only the backoff cap and timeouts change in place; anything else reconnects."""
         assert isinstance(params, WebSocketParams)
         old = self._params
-        keep = ("url", "symbols", "protocol_params", "subscribe", "snapshot_base", "dead_letters")
+        keep = ("url", "symbols", "protocol_params", "subscribe", "snapshot_base")
         if any(getattr(old, key) != getattr(params, key) for key in keep):
             return False
         self.backoff.maximum = max(params.backoff_max, self.backoff.initial)
