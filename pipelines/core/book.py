@@ -138,10 +138,19 @@ class Book:
         self.load(snapshot.bids, snapshot.asks)
 
     def best_bid(self) -> tuple[int, int] | None:
-        return self.bids.best()
+        # Inlined (no call to the side): read at every venue message.
+        keys = self.bids.keys
+        if not keys:
+            return None
+        price = keys[-1]
+        return price, self.bids.levels[price]
 
     def best_ask(self) -> tuple[int, int] | None:
-        return self.asks.best()
+        keys = self.asks.keys
+        if not keys:
+            return None
+        price = -keys[-1]
+        return price, self.asks.levels[price]
 
     def best_bid_price(self) -> int | None:
         keys = self.bids.keys

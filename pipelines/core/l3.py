@@ -47,9 +47,19 @@ class L3Book:
     __slots__ = ("book", "orders", "rejected")
 
     def __init__(
-        self, stream: str = "", symbol: str = "", price_decimals: int = 0, size_decimals: int = 0
+        self,
+        stream: str = "",
+        symbol: str = "",
+        price_decimals: int = 0,
+        size_decimals: int = 0,
+        book: Book | None = None,
     ) -> None:
-        self.book = Book(stream, symbol, price_decimals, size_decimals)
+        """``book``: aggregate into this L2 book (it is cleared) instead of a new one."""
+        if book is None:
+            book = Book(stream, symbol, price_decimals, size_decimals)
+        else:
+            book.clear()
+        self.book = book
         self.orders: dict[str, RestingOrder] = {}
         self.rejected = 0
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from pipelines.core.rules import RuleEntry, RuleSet
 from pipelines.delivery.base import Sink
 from pipelines.registry import CALCULATORS, SINKS, SOURCES
 from pipelines.runtime.pipeline import CalculatorEntry
@@ -35,6 +36,7 @@ class _Plan(msgspec.Struct):
     source_updates: dict[str, tuple[msgspec.Struct, RunningSource]]  # in place, else replacement
     source_starts: dict[str, RunningSource]
     source_stops: list[str]
+    rules: dict[str, RuleEntry] = {}
 
 
 class SpecApplier:
@@ -108,7 +110,9 @@ class SpecApplier:
             raise
         enabled = {n for n, s in new.sources.items() if s.enabled}
         stops = [n for n in worker.sources if n not in enabled or n in starts]
-        return _Plan(calculators, sink_specs, new_sinks, updates, starts, stops)
+        return _Plan(
+            calculators, sink_specs, new_sinks, updates, starts, stops, RuleSet.plan(new.rules)
+        )
 
     def _commit(
         self, new: PipelineSpec, plan: _Plan
@@ -118,6 +122,7 @@ class SpecApplier:
         pipeline = worker.pipeline
         pipeline.set_owner(worker.owner_for(new))
         pipeline.set_calculators(plan.calculators)
+        pipeline.set_rules(plan.rules)
 
         sinks: dict[str, Sink] = {}
         for name, (sink_spec, params) in plan.sink_specs.items():

@@ -14,9 +14,22 @@ from typing import Any
 import msgspec
 
 from pipelines.core.book import Book
+from pipelines.core.bookkeeper import BookKeeper
 from pipelines.core.calculators.base import Calculator
+from pipelines.core.health import DEFAULT_STALE_AFTER_NS, BookHealth
+from pipelines.core.rules import RuleEntry, RuleSet
+from pipelines.core.rules.metrics import RuleCollector
 from pipelines.delivery.base import Sink
-from pipelines.events import BookDelta, Event, Instrument, Metric, Order, Trade
+from pipelines.events import (
+    BookDelta,
+    BookSnapshot,
+    Event,
+    Instrument,
+    Metric,
+    Order,
+    Status,
+    Trade,
+)
 from pipelines.registry import CALCULATORS
 from pipelines.runtime.metrics import WorkerMetrics
 from pipelines.spec import CalculatorSpec
@@ -55,6 +68,7 @@ class SymbolState:
     __slots__ = (
         "book",
         "calculators",
+        "keeper",
         "mid",
         "mid_calcs",
         "on_book",
@@ -67,6 +81,7 @@ class SymbolState:
 
     def __init__(self, book: Book) -> None:
         self.book = book
+        self.keeper: BookKeeper  # book health, rules and L3 (set by Pipeline._admit)
         self.calculators: dict[str, Calculator] = {}
         # Per-feed dispatch lists (see pipelines.core.calculators.base), built by wire().
         self.on_mid: list[Dispatch] = []
@@ -114,6 +129,9 @@ class Pipeline:
         self._core_latency = metrics.latency.labels("core")
         self._sink_in = metrics.events_in.labels("sinks")
         self._sink_latency = metrics.latency.labels("sinks")
+        self.rules = RuleSet()
+        self.stale_after_ns = DEFAULT_STALE_AFTER_NS
+        metrics.registry.register(RuleCollector(self.rules))
 
     # -- configuration (called by the spec applier, between batches) --------------------------
 
@@ -157,6 +175,32 @@ class Pipeline:
                 state.calculators = updated
                 state.wire()
 
+    def set_rules(self, entries: dict[str, RuleEntry]) -> None:
+        """Swap rules between batches; untouched rules keep their state (see RuleSet.update)."""
+        keepers = [
+            state.keeper.rules
+            for symbols in self.states.values()
+            for state in symbols.values()
+            if state is not None
+        ]
+        self._publish(self.rules.update(entries, keepers))
+
+    def tick(self, now_ns: int) -> None:
+        """Timer (never per event): STALE books and the rules on the timer; ``now_ns`` comes
+        from the caller's clock."""
+        out: list[Event] = []
+        for symbols in self.states.values():
+            for state in symbols.values():
+                if state is not None:
+                    state.keeper.tick(now_ns, out.append)
+        self._publish(out)
+
+    def _publish(self, out: list[Event]) -> None:
+        if out and self.sinks:
+            routed = [(event_topic(e), e) for e in out]
+            for sink in self.sinks.values():
+                sink.publish(routed)
+
     # -- the hot path --------------------------------------------------------------------------
 
     def _admit(self, event: Event) -> SymbolState | None:
@@ -171,6 +215,12 @@ class Pipeline:
             getattr(event, "size_decimals", 0),
         )
         state = SymbolState(book)
+        state.keeper = BookKeeper(
+            book,
+            BookHealth(event.stream, event.symbol, self.stale_after_ns),
+            self.rules.bind(event.stream, event.symbol),
+            SNAPSHOT_DEPTH,
+        )
         state.calculators = {
             name: entry.build()
             for name, entry in self.calculators.items()
@@ -198,13 +248,20 @@ class Pipeline:
                 continue
             kind = type(event)
             if kind is BookDelta:
-                state.book.apply(event)  # type: ignore[arg-type]
-                if event.batch_end:  # type: ignore[union-attr]
+                if state.keeper.delta(event):  # type: ignore[arg-type]
                     self._book_message(state, event, append)  # type: ignore[arg-type]
             elif kind is Order:
-                continue  # market-by-order updates reach the book through their BookDeltas
+                # An order-only feed builds the book through an L3 book; with BookDeltas (the
+                # simulator sends both) the deltas are the book.
+                if state.keeper.order(event):  # type: ignore[arg-type]
+                    self._book_message(state, event, append)  # type: ignore[arg-type]
+            elif kind is BookSnapshot:
+                state.keeper.snapshot(event, append)  # type: ignore[arg-type]
+                self._book_message(state, event, append)  # type: ignore[arg-type]
+            elif kind is Status:
+                state.keeper.status(event, append)  # type: ignore[arg-type]
             elif kind is Trade:
-                append(event)
+                state.keeper.trade(event, append)  # type: ignore[arg-type]
                 if state.on_trade or state.on_trade_size:
                     self._trade(state, event, append)  # type: ignore[arg-type]
             else:
@@ -231,7 +288,7 @@ class Pipeline:
     ) -> None:
         """At the end of a venue message the book is consistent: publish it and its mid."""
         book = state.book
-        append(book.snapshot(SNAPSHOT_DEPTH, seq=delta.seq, state="LIVE", ts_recv=delta.ts_recv))
+        state.keeper.publish(delta.seq, delta.ts_recv, append)
         mid = book.mid()
         if mid is None:
             return
