@@ -51,7 +51,9 @@ def zscore(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def vwap(p: np.ndarray, q: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.array([np.average(p[lo : i + 1], weights=q[lo : i + 1]) for i, lo in enumerate(starts)])
+    return np.array(
+        [np.average(p[lo : i + 1], weights=q[lo : i + 1]) for i, lo in enumerate(starts)]
+    )
 
 
 def ols(
