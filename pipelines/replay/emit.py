@@ -11,6 +11,7 @@ Output goes through :class:`Output`, which writes in large chunks: stdout is the
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, BinaryIO, Final
 
 import msgspec
@@ -21,12 +22,19 @@ from pipelines.events import (
     BookSnapshot,
     Event,
     Instrument,
+    Statistic,
     Status,
     format_scaled,
-    to_json_dict,
 )
 
-__all__ = ["BookView", "BooksEmitter", "EventsEmitter", "KindCounter", "Output"]
+__all__ = [
+    "BookView",
+    "BooksEmitter",
+    "EventsEmitter",
+    "KindCounter",
+    "Output",
+    "compile_edge_form",
+]
 
 _FLUSH_AT: Final = 1 << 20
 _RESYNC_STATES: Final = frozenset({"GAP", "RESYNC"})
@@ -55,17 +63,59 @@ class Output:
         self._stream.flush()
 
 
-class EventsEmitter:
-    """``--emit events``: one JSON object per event and line, in ingest order."""
+_PRICES: Final = frozenset({"price", "bid_price", "ask_price", "tick_size"})
+_SIZES: Final = frozenset({"size", "bid_size", "ask_size"})
 
-    __slots__ = ("_encode_lines", "_write")
+
+def compile_edge_form(cls: type[msgspec.Struct]) -> Callable[[Any], dict[str, Any]]:
+    """A converter equal to :func:`~pipelines.events.to_json_dict` for events of ``cls``, with
+    the per-field decisions taken once (generated from the struct's fields, never from data):
+    ``to_json_dict`` looks every field up by name per event, which dominated ``--emit events``."""
+    fields = cls.__struct_fields__
+    tag = cls.__struct_config__.tag
+    lines = [f"    return {{'kind': {tag!r},"]
+    for name in fields:
+        if name in _PRICES:
+            value = f"fs(e.{name}, pd)"
+        elif name in _SIZES:
+            value = f"fs(e.{name}, sd)"
+        elif name in ("bids", "asks"):
+            value = f"[[fs(p, pd), fs(s, sd)] for p, s in e.{name}]"
+        elif name == "value" and cls is Statistic:
+            value = "fs(e.value, e.decimals)"
+        else:
+            value = f"e.{name}"
+        lines.append(f"        {name!r}: {value},")
+    pd = "e.price_decimals" if "price_decimals" in fields else "0"
+    sd = "e.size_decimals" if "size_decimals" in fields else "0"
+    source = f"def convert(e):\n    pd = {pd}\n    sd = {sd}\n" + "\n".join(lines) + "}\n"
+    namespace: dict[str, Any] = {"fs": format_scaled}
+    exec(compile(source, f"<edge form of {cls.__name__}>", "exec"), namespace)
+    convert: Callable[[Any], dict[str, Any]] = namespace["convert"]
+    return convert
+
+
+class EventsEmitter:
+    """``--emit events``: one JSON object per event and line (the form of
+    :func:`~pipelines.events.to_json_dict`), in ingest order."""
+
+    __slots__ = ("_convert", "_encode_lines", "_write")
 
     def __init__(self, output: Output) -> None:
         self._write = output.write
         self._encode_lines = msgspec.json.Encoder().encode_lines
+        self._convert: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
     def __call__(self, batch: list[Event]) -> None:
-        self._write(self._encode_lines([to_json_dict(event) for event in batch]))
+        convert = self._convert
+        try:
+            lines = [convert[type(event)](event) for event in batch]
+        except KeyError:  # the first event of a kind: compile its converter, then again
+            for event in batch:
+                if type(event) not in convert:
+                    convert[type(event)] = compile_edge_form(type(event))
+            lines = [convert[type(event)](event) for event in batch]
+        self._write(self._encode_lines(lines))
 
 
 class KindCounter:
