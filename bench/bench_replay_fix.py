@@ -107,9 +107,11 @@ def main() -> None:
         )  # fmt: skip
         stats = json.loads(output)
         results["ours: replay --emit stats"] = ours
-        print(f"  ours: {stats['messages']:,} messages -> {stats['events_total']:,} events, "
-              f"{stats['decode_errors']} errors; in-process loop {stats['elapsed_seconds']:.3f} s, "
-              f"setup {stats['setup_seconds']:.3f} s; interpreter + imports alone {startup:.3f} s")  # fmt: skip
+        print(
+            f"  ours: {stats['messages']:,} messages -> {stats['events_total']:,} events, "
+            f"{stats['decode_errors']} errors; in-process loop {stats['elapsed_seconds']:.3f} s, "
+            f"setup {stats['setup_seconds']:.3f} s; interpreter + imports alone {startup:.3f} s"
+        )
         if available("quickfix"):
             results["quickfix (C++ via Python)"], _ = timed(
                 [sys.executable, "-c", QUICKFIX, str(path), str(dictionary)], options.repeat
