@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -34,7 +35,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--count", type=int, default=1000, help="events to print (default 1000)")
     parser.add_argument("--stream", default="sim", help="stream id of the events (default sim)")
     parser.add_argument("--format", choices=["ndjson"], default="ndjson", help="output format")
+    parser.add_argument(
+        "--serve-ws",
+        type=int,
+        metavar="PORT",
+        help="serve the market as WebSocket JSON on PORT (mapping simulator_ws; REST /depth) "
+        "until Ctrl-C; --rate is then messages per second of wall-clock time",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address for --serve-ws")
     return parser
+
+
+def serve_ws(symbols: list[str], seed: int, rate: float, host: str, port: int) -> int:
+    import asyncio
+
+    from ingest.simulator.ws_server import SimulatorWsServer
+
+    async def serve() -> None:
+        async with SimulatorWsServer(symbols, seed=seed, rate=rate, host=host, port=port) as server:
+            print(f"serving {','.join(symbols)} at {server.url} (REST {server.http_base}/depth)")
+            sys.stdout.flush()
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop serving
+        asyncio.run(serve())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not symbols or args.rate <= 0 or args.count < 0:
         print("need at least one symbol, a positive rate and a count >= 0", file=sys.stderr)
         return 2
+    if args.serve_ws is not None:
+        return serve_ws(symbols, args.seed, args.rate, args.host, args.serve_ws)
     simulator = MarketSimulator(symbols, seed=args.seed, rate=args.rate, stream=args.stream)
     encoder = msgspec.json.Encoder()
     out = sys.stdout.buffer

@@ -284,6 +284,7 @@ class SimulatorWsServer:
         snapshot = self._snapshot(symbol)
         body = {"lastUpdateId": snapshot["u"], "bids": snapshot["bids"], "asks": snapshot["asks"]}
         response = connection.respond(http.HTTPStatus.OK, json.dumps(body))
+        del response.headers["Content-Type"]  # websockets' Headers is a multidict: replace it
         response.headers["Content-Type"] = "application/json"
         return response
 
