@@ -39,6 +39,7 @@ __all__ = ["RunningSource", "Worker", "default_dead_letter_dir"]
 log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 5.0
+_TICK_S = 0.5  # book health (STALE) and timer rules are checked this often, never per event
 
 
 class RunningSource:
@@ -80,6 +81,7 @@ class Worker:
         self.metrics.watch_ingest(self.ingest_stats)
         self._source_in = self.metrics.events_in.labels("source")
         self.source_events = 0
+        self._ticker: asyncio.Task[None] | None = None
         self.dead_letter_dir = Path(dead_letter_dir or default_dead_letter_dir())
         self._dead_letters: DeadLetterFile | None = None
         self._rate_marks: dict[str, tuple[float, int, int]] = {}
@@ -161,7 +163,17 @@ class Worker:
 
     async def apply(self, spec: PipelineSpec) -> bool:
         """Apply ``spec`` between two batches; False (and the old spec runs on) if rejected."""
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick(), name="pipeline-tick")
         return await self.applier.apply(spec)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK_S)
+            try:
+                self.pipeline.tick(time.time_ns())
+            except Exception:
+                log.exception("pipeline tick failed")
 
     async def follow(
         self,
@@ -175,6 +187,11 @@ class Worker:
 
     async def stop(self) -> None:
         """Stop every source, then close every sink (rings are unlinked)."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
         for holder in list(self.sources.values()):
             await self.stop_source(holder)
         for sink in self.pipeline.sinks.values():
