@@ -82,6 +82,7 @@ class BookHealth:
     """Health of one (stream, symbol) book. Methods return the ``Status`` of a change, else None."""
 
     __slots__ = (
+        "announced",
         "crossed",
         "gaps",
         "last_active_ns",
@@ -108,6 +109,7 @@ class BookHealth:
         self.messages = 0  # venue messages applied; tick() compares it with seen_messages
         self.seen_messages = 0
         self.last_active_ns = -1
+        self.announced = False  # whether any Status went out (the first SYNCING is announced)
 
     @property
     def label(self) -> str:
@@ -121,9 +123,10 @@ class BookHealth:
 
     def _move(self, trigger: Trigger, reason: str, seq: int, ts: int) -> Status | None:
         new = TRANSITIONS.get((self.state, trigger), self.state)
-        if new == self.state:
+        if new == self.state and (self.announced or trigger != "syncing"):
             return None
         self.state = new
+        self.announced = True
         return Status(
             stream=self.stream, symbol=self.symbol, seq=seq, ts_recv=ts, state=new, reason=reason
         )

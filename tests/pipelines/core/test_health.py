@@ -25,7 +25,9 @@ def test_a_feed_without_snapshots_is_live_from_its_first_update() -> None:
 def test_a_decoder_that_announces_syncing_holds_updates_until_its_snapshot() -> None:
     health = BookHealth("s", "X")
     about_book, change = health.on_status(status("SYNCING", "waiting for snapshot"))
-    assert about_book and change is None  # already SYNCING
+    assert about_book and change is not None  # the first SYNCING is announced to consumers
+    assert (change.state, change.reason) == (SYNCING, "waiting for snapshot")
+    assert health.on_status(status("SYNCING")) == (True, None)  # no change, no event
     assert not health.accepting
     change = health.on_snapshot(seq=7)
     assert change is not None and change.state == LIVE and health.accepting
