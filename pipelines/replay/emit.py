@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Final
 import msgspec
 
 from pipelines.core.book import Book
+from pipelines.core.health import BookHealth
 from pipelines.events import (
     BookDelta,
     BookSnapshot,
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 _FLUSH_AT: Final = 1 << 20
-_RESYNC_STATES: Final = frozenset({"GAP", "RESYNC"})
 
 
 class Output:
@@ -135,35 +135,33 @@ class KindCounter:
 
 
 class BookView:
-    """One (stream, symbol) book as replay shows it, with a simple health state:
+    """One (stream, symbol) book as replay shows it, its state from the pipeline's own
+    :class:`~pipelines.core.health.BookHealth`: ``SYNCING`` until a snapshot or the first
+    consistent message, ``LIVE``, ``RESYNC`` after a decoder's gap Status for the symbol (updates
+    are not applied across a gap, as in the pipeline, until the next snapshot); ``|CROSSED`` is
+    appended while the best bid is above the best ask."""
 
-    ``SYNCING`` until a snapshot or the first consistent point (a ``batch_end`` delta);
-    ``LIVE`` after it; ``RESYNC`` after a gap (a ``GAP``/``RESYNC`` Status for the symbol, or for
-    a symbol without a book such as a channel's ``_feed``: then every book of the stream) until
-    the next snapshot or ``LIVE`` Status.
-    """
-
-    __slots__ = ("book", "seq", "state")
+    __slots__ = ("book", "dropped", "health", "seq")
 
     def __init__(self, stream: str, symbol: str) -> None:
         self.book = Book(stream, symbol)
-        self.state = "SYNCING"
+        self.health = BookHealth(stream, symbol)
         self.seq = 0
+        self.dropped = 0
+
+    @property
+    def state(self) -> str:
+        return self.health.label
 
     def scale_to(self, price_decimals: int, size_decimals: int) -> None:
-        """Re-express the levels at a new (wider) scale: a FIX feed may widen it mid-stream."""
+        """Re-express the levels at a new scale: a FIX feed may widen it mid-stream."""
         book = self.book
-        price_factor = 10 ** (price_decimals - book.price_decimals)
-        size_factor = 10 ** (size_decimals - book.size_decimals)
+        price_shift = price_decimals - book.price_decimals
+        size_shift = size_decimals - book.size_decimals
         for side in (book.bids, book.asks):
-            if price_factor >= 1 and size_factor >= 1:
-                levels = [(p * price_factor, s * size_factor) for p, s in side.levels.items()]
-            else:  # a narrower scale: exact only if no digits are lost (they are dropped)
-                levels = [
-                    (_rescale(p, price_decimals - book.price_decimals),
-                     _rescale(s, size_decimals - book.size_decimals))
-                    for p, s in side.levels.items()
-                ]  # fmt: skip
+            levels = [
+                (_rescale(p, price_shift), _rescale(s, size_shift)) for p, s in side.levels.items()
+            ]
             side.clear()
             for price, size in levels:
                 side.set(price, size)
@@ -208,6 +206,9 @@ class BooksEmitter:
             if kind is BookDelta:
                 key = (event.stream, event.symbol)
                 view = books.get(key) or self.view(event.stream, event.symbol)
+                if view.health.needs_snapshot:
+                    view.dropped += 1  # never across a gap: wait for the next snapshot
+                    continue
                 book = view.book
                 if (
                     event.price_decimals != book.price_decimals  # type: ignore[union-attr]
@@ -222,7 +223,14 @@ class BooksEmitter:
             elif kind is BookSnapshot:
                 self._snapshot(event)  # type: ignore[arg-type]
             elif kind is Status:
-                self._status(event)  # type: ignore[arg-type]
+                # A Status for a symbol without a book (a CME channel's "_feed") changes none.
+                about = books.get((event.stream, event.symbol))
+                if about is None and event.state == "SYNCING":  # type: ignore[union-attr]
+                    about = self.view(event.stream, event.symbol)
+                if about is not None:
+                    about.health.on_status(event)  # type: ignore[arg-type]
+                    if event.state == "RESET":  # type: ignore[union-attr]
+                        about.book.clear()
             elif kind is Instrument:
                 view = self.view(event.stream, event.symbol)
                 view.scale_to(event.price_decimals, event.size_decimals)  # type: ignore[union-attr]
@@ -238,38 +246,19 @@ class BooksEmitter:
         for price, size in snapshot.asks:
             book.asks.set(price, size)
         view.seq = snapshot.seq
-        view.state = "LIVE"
+        view.health.on_snapshot(snapshot.seq, snapshot.ts_recv)
         self._changed[(snapshot.stream, snapshot.symbol)] = view
         self._consistent()
-
-    def _status(self, status: Status) -> None:
-        state = status.state
-        view = self.books.get((status.stream, status.symbol))
-        if state in _RESYNC_STATES:
-            if view is not None:
-                view.state = "RESYNC"
-            else:  # a channel-level gap: every book of the stream may have missed updates
-                for (stream, _symbol), other in self.books.items():
-                    if stream == status.stream:
-                        other.state = "RESYNC"
-        elif state == "LIVE" and view is not None:
-            view.state = "LIVE"
-        elif state == "SYNCING":
-            self.view(status.stream, status.symbol).state = "SYNCING"
-        elif state == "RESET":
-            targets = [view] if view is not None else [
-                v for (stream, _), v in self.books.items() if stream == status.stream
-            ]  # fmt: skip
-            for target in targets:
-                target.book.clear()
 
     def _consistent(self) -> None:
         """A consistent point: print every book changed since the last one."""
         depth, encode = self.depth, self._encode
         for view in self._changed.values():
-            if view.state == "SYNCING":
-                view.state = "LIVE"
             book = view.book
+            health = view.health
+            health.on_update(view.seq)
+            bid_keys, ask_keys = book.bids.keys, book.asks.keys
+            health.set_crossed(bool(bid_keys and ask_keys and bid_keys[-1] > -ask_keys[-1]), "")
             pd, sd = book.price_decimals, book.size_decimals
             bids, asks = book.top(depth)
             line: dict[str, Any] = {
@@ -277,7 +266,7 @@ class BooksEmitter:
                 "stream": book.stream,
                 "symbol": book.symbol,
                 "seq": view.seq,
-                "state": view.state,
+                "state": health.label,
                 "bids": [[format_scaled(p, pd), format_scaled(s, sd)] for p, s in bids],
                 "asks": [[format_scaled(p, pd), format_scaled(s, sd)] for p, s in asks],
             }

@@ -70,3 +70,29 @@ def test_the_emitter_writes_one_line_per_event() -> None:
     output.flush()
     lines = stream.getvalue().splitlines()
     assert [json.loads(line) for line in lines] == [to_json_dict(e) for e in events]
+
+
+def test_books_follow_the_pipelines_health_rules() -> None:
+    from pipelines.events import BookDelta, BookSnapshot
+    from pipelines.replay.emit import BooksEmitter
+
+    common = {"stream": "s", "symbol": "X", "price_decimals": 1}
+    stream = io.BytesIO()
+    output = Output(stream)
+    books = BooksEmitter(output, depth=2)
+    books(
+        [BookDelta(**common, seq=1, side="bid", price=100, size=1, action="new", batch_end=False)]
+    )
+    books([BookDelta(**common, seq=2, side="ask", price=101, size=2, action="new")])
+    books([Status(stream="s", symbol="X", seq=3, state="RESYNC", reason="gap")])
+    books([BookDelta(**common, seq=4, side="bid", price=99, size=9, action="new")])  # dropped
+    books([BookSnapshot(**common, seq=5, bids=[(98, 1)], asks=[(102, 1), (103, 4), (104, 5)])])
+    books([BookDelta(**common, seq=6, side="bid", price=105, size=3, action="new")])  # crosses
+    output.flush()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["seq"], line["state"], line["bids"], line["asks"]) for line in lines] == [
+        (2, "LIVE", [["10.0", "1"]], [["10.1", "2"]]),
+        (5, "LIVE", [["9.8", "1"]], [["10.2", "1"], ["10.3", "4"]]),
+        (6, "LIVE|CROSSED", [["10.5", "3"], ["9.8", "1"]], [["10.2", "1"], ["10.3", "4"]]),
+    ]
+    assert books.books[("s", "X")].dropped == 1
