@@ -43,14 +43,21 @@ class TcpParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     symbols: list[Annotated[str, Meta(min_length=1, max_length=64)]] = []
     """Symbols of this feed (subscribe templates, status events); empty: the spec's."""
     protocol_params: dict[str, Any] = {}
+    """Params of the protocol plugin (the spec's ``mapping`` is filled in for json/csv)."""
     send_on_connect: list[str] = []
     """Messages sent after connecting (framed as above); empty: the mapping's subscribe ones."""
     snapshot_base: str = ""
+    """Replaces scheme and host of the mapping's REST snapshot URLs."""
     connect_timeout: Seconds = 10.0
+    """Seconds allowed for the TCP connect."""
     max_message_size: Annotated[int, Meta(ge=64, le=1 << 30)] = 1 << 20
+    """Largest framed message; a longer length prefix or line is dropped and counted."""
     read_size: Annotated[int, Meta(ge=512, le=1 << 24)] = 1 << 16
+    """Bytes asked of the socket per read."""
     backoff_initial: Seconds = 0.1
+    """First reconnect delay cap (seconds); doubles per failed attempt."""
     backoff_max: Seconds = 30.0
+    """Cap of the reconnect delay (seconds)."""
 
 
 def parse_address(address: str) -> tuple[str, int]:

@@ -42,8 +42,11 @@ class UdpParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     receive_buffer: Annotated[int, Meta(ge=0, le=1 << 30)] = 8 << 20
     """SO_RCVBUF in bytes (the kernel caps it at net.core.rmem_max); 0 keeps the default."""
     reuse_port: bool = True
+    """SO_REUSEPORT: several processes may listen to the same group and port."""
     symbols: list[Annotated[str, Meta(min_length=1, max_length=64)]] = []
+    """Symbols of this feed (status events); empty: the spec's."""
     protocol_params: dict[str, Any] = {}
+    """Params of the protocol plugin (`cme_mdp3`: its `schema` path)."""
 
 
 class UdpChannel(msgspec.Struct, frozen=True):

@@ -54,11 +54,13 @@ class WebSocketParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     ping_interval: Annotated[float, Meta(ge=0, le=3600)] = 20.0
     """Seconds between keepalive pings; 0 disables them."""
     ping_timeout: Seconds = 20.0
+    """Seconds without a pong before the connection counts as lost."""
     open_timeout: Seconds = 10.0
     """Seconds allowed for TCP connect, TLS and the WebSocket handshake."""
     max_message_size: Annotated[int, Meta(ge=1024, le=1 << 30)] = 1 << 24
     """Largest frame accepted (venue snapshots can be megabytes)."""
     backoff_initial: Seconds = 0.1
+    """First reconnect delay cap (seconds); doubles per failed attempt."""
     backoff_max: Seconds = 30.0
     """Cap of the reconnect delay."""
     compression: bool = True
