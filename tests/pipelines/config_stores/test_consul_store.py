@@ -27,7 +27,7 @@ def consul_server() -> Iterator[ConsulDouble]:
 @pytest.fixture
 def store(consul_server: ConsulDouble) -> Iterator[ConsulStore]:
     opened = open_store(
-        f"consul://127.0.0.1:{consul_server.port}/tickerplant/test/spec?token=s3cret&wait=5s"
+        f"consul://127.0.0.1:{consul_server.port}/tickerplant/test/spec?token=s3cret&wait=20s"
     )
     assert isinstance(opened, ConsulStore)
     yield opened
@@ -101,16 +101,24 @@ async def test_watch_returns_as_soon_as_the_key_changes(
     watch = store.watch()
     assert (await asyncio.wait_for(anext(watch), 5)).version == 1
     waiting = asyncio.ensure_future(anext(watch))
-    await asyncio.sleep(0.5)
-    gets = [q for method, q in consul_server.requests[before:] if method == "GET"]
+
+    def watcher_gets() -> list[str]:
+        return [q for method, q in consul_server.requests[before:] if method == "GET"]
+
+    deadline = time.monotonic() + 10
+    while len(watcher_gets()) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # a polling watcher would have sent more requests by now
+    gets = watcher_gets()
     # One plain read, then one blocking query on the key's index: no polling loop.
-    assert len(gets) == 2 and "index=2" in gets[1] and "wait=5s" in gets[1], gets
+    assert len(gets) == 2 and "index=2" in gets[1] and "wait=20s" in gets[1], gets
     # The watcher now blocks on the modify index (wait=5s): a change must come back at once.
     changed_at = time.monotonic()
     await asyncio.to_thread(store.put, ema_spec(20), 1)
-    spec = await asyncio.wait_for(waiting, 3)
+    spec = await asyncio.wait_for(waiting, 15)
     assert spec.version == 2 and spec.calculators["ema"].params == {"window": 20}
-    assert time.monotonic() - changed_at < 2.5, "woken by the blocking query, not a timeout"
+    # The server holds the query up to 20 s: an answer well before that was the change waking it.
+    assert time.monotonic() - changed_at < 10, "woken by the blocking query, not its timeout"
     await watch.aclose()
 
 
@@ -121,7 +129,7 @@ async def test_watch_waits_for_a_key_that_does_not_exist_yet(store: ConsulStore)
     await asyncio.sleep(0.3)
     assert not waiting.done()
     await asyncio.to_thread(store.put, ema_spec(10), 0)
-    assert (await asyncio.wait_for(waiting, 3)).version == 1
+    assert (await asyncio.wait_for(waiting, 10)).version == 1
     await watch.aclose()
 
 
@@ -136,6 +144,6 @@ async def test_watch_skips_an_unreadable_value_and_keeps_going(
     consul_server.put_raw(
         store.key, encode_spec(ema_spec(30)).replace(b'"version":0', b'"version":3')
     )
-    spec = await asyncio.wait_for(anext(watch), 5)
+    spec = await asyncio.wait_for(anext(watch), 10)
     assert spec.version == 3
     await watch.aclose()
