@@ -70,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.serve_ws is not None:
         return serve_ws(symbols, args.seed, args.rate, args.host, args.serve_ws)
+    if args.serve_fix is not None:
+        from ingest.simulator.fix_acceptor import main as serve_main
+
+        return serve_main(
+            ["--port", str(args.serve_fix), "--seed", str(args.seed), "--symbols", args.symbols]
+        )
     simulator = MarketSimulator(symbols, seed=args.seed, rate=args.rate, stream=args.stream)
     encoder = msgspec.json.Encoder()
     out = sys.stdout.buffer
