@@ -191,3 +191,19 @@ def test_only_speed_and_loop_change_in_place() -> None:
     source = ReplaySource("r", SourceSpec(kind="replay"), params, lambda batch: None)
     assert source.update(msgspec.structs.replace(params, speed=2.0, loop=True))
     assert not source.update(msgspec.structs.replace(params, path="b.pcap"))
+
+
+@pytest.mark.timeout(60)
+async def test_status_line_shows_messages_and_bytes_per_second(
+    worker: Worker, shared_data: Path
+) -> None:
+    from pipelines.runtime.status import status_line
+
+    assert worker.ingest_rates() == {}
+    spec = kraken_spec(shared_data, speed=50.0)  # ~30 s of capture in ~0.6 s
+    assert await worker.apply(PipelineSpec(sources={"kraken": spec}))
+    await until(lambda: worker.sources["kraken"].source.ingest_stats.messages > 100)  # type: ignore[union-attr]
+    rates = worker.ingest_rates()
+    assert set(rates) == {"kraken"} and rates["kraken"][0] > 0 and rates["kraken"][1] > 0
+    line = status_line(worker.pipeline, 0.0, ingest={"kraken": (1234.0, 56_789.0)})
+    assert line.endswith("| kraken 1,234 msg/s 56.8 kB/s")
