@@ -42,7 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the market as WebSocket JSON on PORT (mapping simulator_ws; REST /depth) "
         "until Ctrl-C; --rate is then messages per second of wall-clock time",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address for --serve-ws")
+    parser.add_argument("--host", default="127.0.0.1", help="address for --serve-ws/--serve-fix")
+    parser.add_argument(
+        "--serve-fix",
+        type=int,
+        metavar="PORT",
+        help="serve the market as a FIX 4.4 acceptor on PORT (SenderCompID TICKERPLANT, "
+        "TargetCompID CLIENT; MarketDataRequest V → W snapshot, then X) until Ctrl-C",
+    )
     return parser
 
 
@@ -73,9 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve_fix is not None:
         from ingest.simulator.fix_acceptor import main as serve_main
 
-        return serve_main(
-            ["--port", str(args.serve_fix), "--seed", str(args.seed), "--symbols", args.symbols]
-        )
+        options = {"--host": args.host, "--port": str(args.serve_fix), "--seed": str(args.seed)}
+        options["--symbols"] = ",".join(symbols)
+        return serve_main([item for pair in options.items() for item in pair])
     simulator = MarketSimulator(symbols, seed=args.seed, rate=args.rate, stream=args.stream)
     encoder = msgspec.json.Encoder()
     out = sys.stdout.buffer
