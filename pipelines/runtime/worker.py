@@ -69,6 +69,9 @@ class Worker:
         self.index = index
         self.count = count
         self.shard = shard
+        self.bus_owns: Owns | None = None
+        """Set on the NATS bus (the shard runner's test): symbols are kept while their shard is
+        pulled, so a shard that is still being handed over keeps its state until it is."""
         self.metrics = metrics or WorkerMetrics()
         self.bus = InProcessBus()
         self.pipeline = Pipeline(self.metrics, lambda stream, symbol: False)
@@ -98,13 +101,18 @@ class Worker:
 
     # -- shards --------------------------------------------------------------------------------
 
-    def owner_for(self, spec: PipelineSpec) -> Owns:
-        """Which (stream, symbol) this worker keeps: ``--shard k/n`` wins over the spec's map."""
+    def owned_shards(self, spec: PipelineSpec) -> tuple[frozenset[int], int]:
+        """(shards, shard count) this worker owns: ``--shard k/n`` wins over the spec's map."""
         if self.shard is not None:
             mine, total = self.shard
-            return lambda stream, symbol: shard_of(stream, symbol, total) == mine
-        owned = spec.shards.shards_for(self.index, self.count)
-        total = spec.shards.count
+            return frozenset({mine}), total
+        return spec.shards.shards_for(self.index, self.count), spec.shards.count
+
+    def owner_for(self, spec: PipelineSpec) -> Owns:
+        """Which (stream, symbol) this worker keeps."""
+        if self.bus_owns is not None:
+            return self.bus_owns
+        owned, total = self.owned_shards(spec)
         return lambda stream, symbol: shard_of(stream, symbol, total) in owned
 
     # -- sources -------------------------------------------------------------------------------
