@@ -1,7 +1,7 @@
 """``kind="replay"``: a recorded capture as a source, so a worker can run a capture.
 
 Reading, format detection, decoder building and snapshot merging are the replay command's own
-(:mod:`pipelines.replay.input`): a capture decodes the same here as with
+(:mod:`ingest.capture.replay_input`): a capture decodes the same here as with
 ``python -m pipelines replay``. Messages go through a :class:`~ingest.feed.FeedHandler`, so bad
 frames are counted by reason in :attr:`ReplaySource.ingest_stats` and written to the worker's
 dead-letter file (the worker sets :attr:`ReplaySource.dead_letters` before starting it).
@@ -23,11 +23,7 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 from msgspec import Meta
 
-from ingest.feed import DeadLetterFile, FeedHandler, IngestStats
-from ingest.protocols.base import Sequencer
-from ingest.sources.base import Emit, Source
-from pipelines.registry import SOURCES
-from pipelines.replay.input import (
+from ingest.capture.replay_input import (
     CaptureFile,
     ReplayError,
     ReplayFeed,
@@ -36,6 +32,10 @@ from pipelines.replay.input import (
     fix_separator_params,
     merge_snapshots,
 )
+from ingest.feed import DeadLetterFile, FeedHandler, IngestStats
+from ingest.protocols.base import Sequencer
+from ingest.sources.base import Emit, Source
+from pipelines.registry import SOURCES
 from pipelines.spec import SourceSpec
 
 __all__ = ["ReplayParams", "ReplaySource"]

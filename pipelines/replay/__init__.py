@@ -1,6 +1,6 @@
 """Replay of recorded captures: ``python -m pipelines replay`` and the ``replay`` source.
 
-- :mod:`pipelines.replay.input`: format detection, records, decoder building, feeding (shared
+- :mod:`ingest.capture.replay_input`: format detection, records, decoder building, feeding (shared
   with ``ingest/sources/replay.py``);
 - :mod:`pipelines.replay.emit`: the ``events``, ``books`` and ``stats`` outputs;
 - :mod:`pipelines.replay.cli`: the command.
@@ -8,7 +8,7 @@
 Usage, detection rules and output shapes: docs/replay.md.
 """
 
-from pipelines.replay.input import (
+from ingest.capture.replay_input import (
     CaptureFile,
     Record,
     ReplayError,

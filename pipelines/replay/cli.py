@@ -15,10 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO, TextIO
 
-from ingest.feed import FeedHandler, IngestStats
-from pipelines.events import Event
-from pipelines.replay.emit import BooksEmitter, EventsEmitter, KindCounter, Output
-from pipelines.replay.input import (
+from ingest.capture.replay_input import (
     CaptureFile,
     ReplayError,
     ReplayFeed,
@@ -28,6 +25,9 @@ from pipelines.replay.input import (
     fix_separator_params,
     merge_snapshots,
 )
+from ingest.feed import FeedHandler, IngestStats
+from pipelines.events import Event
+from pipelines.replay.emit import BooksEmitter, EventsEmitter, KindCounter, Output
 
 __all__ = ["add_arguments", "run"]
 
