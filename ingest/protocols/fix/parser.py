@@ -53,6 +53,8 @@ class FixParser:
     ``validate_checksum`` / ``validate_body_length`` may be turned off for captures whose
     trailers were rewritten; ``unknown_msg_types`` (default: reject when a real dictionary is
     loaded) decides whether a message type the dictionary does not know is a DecodeError.
+    ``keep_negative_tags`` keeps fields like ``-1=x`` (else garbled) so that a session layer can
+    answer them with Reject 373=0 (invalid tag number), as FIX session test case 14a expects.
     """
 
     __slots__ = (
@@ -60,6 +62,7 @@ class FixParser:
         "_messages",
         "_stops",
         "dictionary",
+        "keep_negative_tags",
         "reject_unknown_msg_type",
         "validate_body_length",
         "validate_checksum",
@@ -72,7 +75,9 @@ class FixParser:
         validate_checksum: bool = True,
         validate_body_length: bool = True,
         reject_unknown_msg_type: bool | None = None,
+        keep_negative_tags: bool = False,
     ) -> None:
+        self.keep_negative_tags = keep_negative_tags
         self.dictionary = dictionary if dictionary is not None else builtin_dictionary()
         self.validate_checksum = validate_checksum
         self.validate_body_length = validate_body_length
@@ -126,7 +131,9 @@ class FixParser:
             tag, sep, value = parts[index].partition("=")
             index += 1
             if not sep or not tag.isdigit():
-                raise DecodeError("garbled", f"field {index} is not tag=value")
+                negative = sep and tag[:1] == "-" and tag[1:].isdigit()
+                if not (negative and self.keep_negative_tags):
+                    raise DecodeError("garbled", f"field {index} is not tag=value")
             if tag in groups:
                 fields[tag], index = _parse_group(
                     parts, index, count, groups[tag], value, errors, stops, 0
