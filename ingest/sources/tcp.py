@@ -6,6 +6,12 @@ Each framed message goes to :meth:`ingest.feed.FeedHandler.on_message`. After co
 source sends ``Params.send_on_connect`` (or the mapping's subscribe messages), framed the same
 way. A lost connection resyncs and reconnects exactly as the websocket source does: RESYNC,
 fresh decoder, capped exponential backoff with full jitter, ``stats.reconnects``, SYNCING.
+
+With ``fix_session`` set, the connection is a FIX session instead
+(:class:`~ingest.protocols.fix.session.FixInitiator`): logon, heartbeats, sequence numbers kept
+across reconnects (in ``store_dir`` when given), resend and gap-fill handling; once logged on it
+sends a MarketDataRequest (V) for the symbols, and every application message the session
+delivers, in sequence order, goes to the feed handler.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
+from ingest.protocols.fix.message import FixMessage
+from ingest.protocols.fix.session import FixInitiator, SessionConfig
 from ingest.sources.backoff import Backoff
 from ingest.sources.base import Emit, Source
 from ingest.sources.bytefeed import ByteFeed, FeedAttributes, SnapshotFetcher
@@ -26,7 +34,7 @@ from ingest.sources.framing import FramingKind, make_framer
 from pipelines.registry import SOURCES
 from pipelines.spec import SourceSpec
 
-__all__ = ["TcpParams", "TcpSource", "frame_outgoing", "parse_address"]
+__all__ = ["TcpParams", "TcpSource", "frame_outgoing", "market_data_request", "parse_address"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,10 @@ class TcpParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     """First reconnect delay cap (seconds); doubles per failed attempt."""
     backoff_max: Seconds = 30.0
     """Cap of the reconnect delay (seconds)."""
+    fix_session: SessionConfig | None = None
+    """Run a FIX session (logon, heartbeats, sequence numbers, resends) over the connection."""
+    market_data_request: bool = True
+    """With ``fix_session``: send a MarketDataRequest (V, snapshot + updates) for the symbols."""
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -106,6 +118,7 @@ class TcpSource(FeedAttributes, Source):
         self.connections = 0
         self._stopping = asyncio.Event()
         self._writer: asyncio.StreamWriter | None = None
+        self._initiator: FixInitiator | None = None
 
     @property
     def connected(self) -> bool:
@@ -125,6 +138,9 @@ class TcpSource(FeedAttributes, Source):
                 await self.snapshots.close()
 
     async def _session(self) -> None:
+        if self._params.fix_session is not None:
+            await self._fix_session(self._params.fix_session)
+            return
         params = self._params
         try:
             reader, writer = await asyncio.wait_for(
@@ -161,6 +177,51 @@ class TcpSource(FeedAttributes, Source):
                 await writer.wait_closed()
             if not self._stopping.is_set():
                 self.feed.resync("disconnected")
+
+    async def _fix_session(self, config: SessionConfig) -> None:
+        """One FIX session over one connection; the initiator (and its sequence numbers and
+        store) lives across reconnects, as the FIX session does."""
+        if self._initiator is None:
+            on_message = self.feed.on_message
+
+            def deliver(message: FixMessage) -> None:
+                on_message(message.raw, time.time_ns())
+
+            self._initiator = FixInitiator(self.host, self.port, config, deliver)
+        initiator = self._initiator
+        running = asyncio.ensure_future(initiator.run())
+        try:
+            try:
+                await asyncio.wait_for(
+                    asyncio.shield(initiator.wait_logged_on()), self._params.connect_timeout
+                )
+            except TimeoutError:
+                if not running.done():
+                    raise
+            if running.done():
+                running.result()  # the connect failed or the logon was refused: raise why
+                return
+            self.backoff.connected()
+            self.connections += 1
+            if self.connections > 1:
+                self.feed.stats.reconnects += 1
+                self.emit(self.feed.status("SYNCING", "FIX session logged on again"))
+            if self._params.market_data_request:
+                initiator.send("V", market_data_request(self.connections, self.feed.symbols))
+            await running
+        except (OSError, TimeoutError) as exc:
+            if not self._stopping.is_set():
+                log.warning("%s: FIX session %s:%s: %s", self.name, self.host, self.port, exc)
+        except Exception as exc:  # a refused logon, a session error: reconnect, never crash
+            if not self._stopping.is_set():
+                log.warning("%s: FIX session %s:%s: %r", self.name, self.host, self.port, exc)
+        finally:
+            if not running.done():
+                await initiator.stop()
+                with contextlib.suppress(Exception):
+                    await running
+            if not self._stopping.is_set() and self.connections:
+                self.feed.resync("FIX session ended")
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         framer = make_framer(
@@ -199,6 +260,8 @@ class TcpSource(FeedAttributes, Source):
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._initiator is not None:
+            await self._initiator.stop()  # logs out cleanly
         writer = self._writer
         if writer is not None:
             writer.close()
@@ -206,5 +269,26 @@ class TcpSource(FeedAttributes, Source):
     async def drop_connection(self) -> None:
         """Abort the current connection as a network failure would (operations, tests)."""
         writer = self._writer
+        if writer is None and self._initiator is not None:
+            connection = self._initiator._connection
+            writer = connection.writer if connection is not None else None
         if writer is not None:
             writer.transport.abort()
+
+
+def market_data_request(request: int, symbols: list[str]) -> list[tuple[str, str]]:
+    """The body of a MarketDataRequest (V): snapshot plus updates, full book, bids, offers and
+    trades, for ``symbols``."""
+    body = [
+        ("262", f"tickerplant-{request}"),
+        ("263", "1"),  # SubscriptionRequestType: snapshot + updates
+        ("264", "0"),  # MarketDepth: full book
+        ("265", "1"),  # MDUpdateType: incremental refresh
+        ("267", "3"),
+        ("269", "0"),
+        ("269", "1"),
+        ("269", "2"),
+        ("146", str(len(symbols))),
+    ]
+    body.extend(("55", symbol) for symbol in symbols)
+    return body
