@@ -14,6 +14,16 @@
 # TICKERPLANT_NO_APT=1 (never apt-get install anything).
 set -euo pipefail
 
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    # The header above is the usage text.
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+    echo "pytest's own options: ./test.sh --pytest-help"
+    exit 0
+fi
+if [[ ${1:-} == --pytest-help ]]; then
+    set -- --help
+fi
+
 cd "$(dirname "$(readlink -f "$0")")"
 started=$SECONDS
 
