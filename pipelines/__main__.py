@@ -19,6 +19,53 @@ def _shard(text: str) -> tuple[int, int]:
     return mine, total
 
 
+def _cpus(text: str) -> frozenset[int] | None:
+    from pipelines.runtime.affinity import parse_cpus
+
+    try:
+        return parse_cpus(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _placement(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cpu",
+        type=_cpus,
+        default=False,
+        metavar="auto|LIST",
+        help="pin to CPUs: 'auto' = core (index mod allowed cores), or a list like 0,2-3 "
+        "(default: not pinned)",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gc.freeze() the start-up heap once the first spec is applied (default: on)",
+    )
+
+
+def _bus(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument(
+        "--bus",
+        required=required,
+        default="",
+        metavar="nats://HOST:PORT",
+        help="NATS JetStream bus"
+        + (
+            ""
+            if required
+            else ": consume this worker's shards from it (sources run in "
+            "'python -m pipelines ingest'); default: run the spec's sources in-process"
+        ),
+    )
+    parser.add_argument(
+        "--namespace",
+        default=os.environ.get("TICKERPLANT_NATS_NAMESPACE", ""),
+        help="NATS namespace: prefixes subjects, names streams TICKERPLANT_<NS>_* (default none)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines", description="Tickerplant data plane."
@@ -49,6 +96,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="Prometheus port (default $TICKERPLANT_METRICS_PORT or 9100, plus the index; "
         "0 = any free port)",
     )
+    _bus(worker, required=False)
+    worker.add_argument(
+        "--journal",
+        default="",
+        metavar="FILE",
+        help="with --bus: append 'stream TAB seq TAB shard TAB lane' of every consumed event",
+    )
+    worker.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=10.0,
+        help="with --bus: seconds a dead worker's shard leases live (default 10)",
+    )
+    _placement(worker)
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="run the spec's sources only, publishing to NATS",
+        description="Ingest-only mode: follow the spec in the config store, run its sources and "
+        "publish every event to the NATS JetStream bus (subject s<shard>.<topic>, Nats-Msg-Id "
+        "stream:seq); shard workers ('worker --bus') consume it, on this or other machines.",
+    )
+    ingest.add_argument("--store", required=True, help="config store URL")
+    _bus(ingest, required=True)
+    ingest.add_argument("--cpu", type=_cpus, default=False, metavar="auto|LIST",
+                        help="pin to CPUs (auto = core 0, or a list like 0,2-3)")  # fmt: skip
 
     run = commands.add_parser(
         "run",
@@ -64,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--metrics-port", type=int, default=None, help="Prometheus port (default: any free port)"
+    )
+    run.add_argument(
+        "--gc-freeze",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gc.freeze() the start-up heap (default: on)",
     )
 
     from pipelines.replay.cli import add_arguments as replay_arguments
@@ -95,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("--count must be >= 1", file=sys.stderr)
         return 2
     # Imported after parsing so that --help answers fast.
-    from pipelines.runtime.process import run_config, run_worker
+    from pipelines.runtime.process import BusOptions, run_config, run_ingest, run_worker
 
     if args.command == "run":
         # `run` keeps its dead letters out of the platform's var/: a temporary directory.
@@ -105,8 +184,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "TICKERPLANT_DEAD_LETTER_DIR", tempfile.mkdtemp(prefix="tickerplant-run-dead-letter-")
         )
     if args.command == "worker":
-        return run_worker(args.store, args.index, args.count, args.shard, args.metrics_port)
-    return run_config(args.config, args.status_interval, args.metrics_port)
+        bus = BusOptions(url=args.bus, namespace=args.namespace, journal=args.journal,
+                         lease_ttl=args.lease_ttl)  # fmt: skip
+        return run_worker(args.store, args.index, args.count, args.shard, args.metrics_port,
+                          bus=bus, cpus=args.cpu, gc_freeze=args.gc_freeze)  # fmt: skip
+    if args.command == "ingest":
+        return run_ingest(args.store, BusOptions(url=args.bus, namespace=args.namespace),
+                          cpus=args.cpu)  # fmt: skip
+    return run_config(args.config, args.status_interval, args.metrics_port,
+                      gc_freeze=args.gc_freeze)  # fmt: skip
 
 
 if __name__ == "__main__":
