@@ -62,9 +62,14 @@ class BookSideLevels:
 
     def top(self, depth: int) -> list[tuple[int, int]]:
         """The best ``depth`` levels, best first."""
-        sign, levels = self.sign, self.levels
-        keys = self.keys[-depth:] if depth > 0 else []
-        return [(sign * k, levels[sign * k]) for k in reversed(keys)]
+        if depth <= 0:
+            return []
+        levels = self.levels
+        # A reversed slice of the keys (best first), one comprehension per sign: read at every
+        # venue message for the published BookSnapshot.
+        if self.sign > 0:
+            return [(k, levels[k]) for k in self.keys[: -depth - 1 : -1]]
+        return [(-k, levels[-k]) for k in self.keys[: -depth - 1 : -1]]
 
     def load(self, levels: Iterable[tuple[int, int]]) -> None:
         """Replace every level (a snapshot); entries of size 0 are skipped."""

@@ -85,9 +85,10 @@ class BookKeeper:
         if self.health.state == "RESYNC" and change is not None:
             self.rules.on_gap(status.ts_recv, status.seq, out)
 
-    def publish(self, seq: int, ts: int, out: Append) -> bool:
+    def publish(self, seq: int, ts: int, out: Append, build: bool = True) -> bool:
         """After a consistent change: health (first update, crossed flag), book rules, then the
-        ``BookSnapshot`` unless a rule drops or halts it. True if it was published."""
+        ``BookSnapshot`` unless a rule drops or halts it. True if it was published (with
+        ``build`` false, when no one would read it, True if it would have been, unbuilt)."""
         health, book = self.health, self.book
         change = health.on_update(seq, ts)
         if change is not None:
@@ -101,7 +102,7 @@ class BookKeeper:
                 out(change)
         rules = self.rules
         publish = rules.on_book(book, seq, ts) if rules.book else not rules.halted
-        if publish:
+        if publish and build:
             out(book.snapshot(self.depth, seq=seq, state=health.label, ts_recv=ts))
         rules.flush(out)
         return publish

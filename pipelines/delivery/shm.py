@@ -38,14 +38,9 @@ class ShmSink(Sink):
         self.writer = RingWriter(self.path, slots=params.slots, slot_size=params.slot_size)
 
     def publish(self, routed: Routed) -> None:
-        write, encode = self.writer.publish, encoder.encode
-        sent = 0
-        for topic, event in self.select(routed):
-            try:
-                write(topic, encode(event))
-                sent += 1
-            except ValueError:  # larger than a slot: counted, never fatal
-                self.dropped += 1
+        selected = self.select(routed)
+        sent = self.writer.publish_many(selected, encoder.encode)
+        self.dropped += len(selected) - sent  # larger than a slot: counted, never fatal
         self.published += sent
 
     def close(self) -> None:

@@ -24,7 +24,8 @@ import glob
 import mmap
 import os
 import struct
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -45,6 +46,7 @@ _HEADER_SIZE: Final = 64
 _HEAD_OFFSET: Final = 24
 _U64: Final = struct.Struct("<Q")
 _SLOT_META: Final = struct.Struct("<IH")  # payload length, topic length (after the u64 seq)
+_SLOT_START: Final = struct.Struct("<QIH2x")  # seq (0 while written), the meta, the pad
 _SLOT_HEADER: Final = 16
 
 
@@ -122,6 +124,40 @@ class RingWriter:
         self._head = seq
         self.published += 1
         return seq
+
+    def publish_many(
+        self, records: Iterable[tuple[str, Any]], encode: Callable[[Any], bytes] | None = None
+    ) -> int:
+        """Write ``(topic, payload)`` records in order (with ``encode``, ``(topic, item)`` and
+        ``encode(item)`` is the payload) and return how many were written; a record larger than
+        a slot is skipped and counted in ``oversized``.
+
+        Each record is written as :meth:`publish` does (its seq zeroed first, then its body,
+        then its seq), with one pack for the slot's header; the head moves once, after the
+        last record: readers see the batch when it is complete.
+        """
+        m = self._map
+        slots, slot_size = self.slots, self.slot_size
+        pack_start, pack_seq = _SLOT_START.pack_into, _U64.pack_into
+        head = seq = self._head
+        for topic, item in records:
+            payload = item if encode is None else encode(item)
+            topic_bytes = topic.encode()
+            topic_len = len(topic_bytes)
+            end = _SLOT_HEADER + topic_len + len(payload)
+            if end > slot_size:
+                self.oversized += 1
+                continue
+            seq += 1
+            offset = _HEADER_SIZE + ((seq - 1) % slots) * slot_size
+            pack_start(m, offset, 0, len(payload), topic_len)  # invalid while being written
+            m[offset + _SLOT_HEADER : offset + end] = topic_bytes + payload
+            pack_seq(m, offset, seq)
+        if seq != head:
+            pack_seq(m, _HEAD_OFFSET, seq)
+            self._head = seq
+            self.published += seq - head
+        return seq - head
 
     def close(self, unlink: bool = True) -> None:
         if not self._map.closed:
