@@ -41,7 +41,7 @@ __all__ = ["CalculatorEntry", "Pipeline", "SymbolState"]
 
 Owns = Callable[[str, str], bool]
 SNAPSHOT_DEPTH = 10
-TOPIC_CACHE_SIZE = 65_536
+TOPIC_CACHE_SIZE = 4_096  # (stream, symbol) pairs
 METRICS_FLUSH_S = 0.1
 """Stage counters and histograms reach Prometheus at most this late while batches flow (and at
 every :meth:`Pipeline.tick` when they stop): see :class:`StageMeter`."""
@@ -189,7 +189,7 @@ class Pipeline:
             metrics.events_in.labels("sinks"), None, metrics.latency.labels("sinks")
         )
         self._flush_at = 0.0
-        self._topics: dict[tuple[Any, ...], str] = {}
+        self._topics: dict[tuple[str, str], dict[Any, str]] = {}
         self.rules = RuleSet()
         self.stale_after_ns = DEFAULT_STALE_AFTER_NS
         metrics.registry.register(RuleCollector(self.rules))
@@ -363,25 +363,35 @@ class Pipeline:
             self.flush_metrics()
 
     def _route(self, out: list[Event]) -> list[tuple[str, Event]]:
-        """``(topic, event)`` pairs; topics are cached by (kind, stream, symbol, name) since
-        building one costs 250-400 ns and a few dozen per symbol recur forever."""
+        """``(topic, event)`` pairs. Building a topic costs 250-400 ns and the few dozen of a
+        symbol recur forever: they are cached per (stream, symbol), by the Metric's name, the
+        Alert's severity or the event's type."""
         cache = self._topics
-        if len(cache) > TOPIC_CACHE_SIZE:
-            cache.clear()  # a natural bound (per symbol) exists; this one caps symbol churn
-        get = cache.get
         routed: list[tuple[str, Event]] = []
         add = routed.append
+        last_stream: str | None = None
+        last_symbol: str | None = None
+        topics: dict[Any, str] = {}
         for event in out:
+            stream, symbol = event.stream, event.symbol
+            if symbol is not last_symbol or stream is not last_stream:
+                found = cache.get((stream, symbol))
+                if found is None:
+                    if len(cache) >= TOPIC_CACHE_SIZE:
+                        cache.clear()  # bounded by the symbols seen; this caps symbol churn
+                    found = cache[(stream, symbol)] = {}
+                topics = found
+                last_stream, last_symbol = stream, symbol
             kind = type(event)
             if kind is Metric:
-                key: tuple[Any, ...] = (kind, event.stream, event.symbol, event.name)  # type: ignore[union-attr]
+                key: Any = event.name  # type: ignore[union-attr]
             elif kind is Alert:
-                key = (kind, event.stream, event.symbol, event.severity)  # type: ignore[union-attr]
+                key = (kind, event.severity)  # type: ignore[union-attr]
             else:
-                key = (kind, event.stream, event.symbol)
-            topic = get(key)
+                key = kind
+            topic = topics.get(key)
             if topic is None:
-                topic = cache[key] = event_topic(event)
+                topic = topics[key] = event_topic(event)
             add((topic, event))
         return routed
 

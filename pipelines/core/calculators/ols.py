@@ -88,22 +88,25 @@ class Ols(Rolling):
             if held is None:
                 return None
             x = held
-        xs, ys = self._xs, self._ys
-        if not self._ts:
+        xs, ys, times = self._xs, self._ys, self._ts
+        if not times:
             self._rx, self._ry = x, value
         self._run_x = self._run_x + 1 if xs and xs[-1] == x else 1
         self._run_y = self._run_y + 1 if ys and ys[-1] == value else 1
-        self._ts.append(ts)
-        self._xs.append(x)
-        self._ys.append(value)
-        n = len(self._ts)
+        times.append(ts)
+        xs.append(x)
+        ys.append(value)
+        n = len(times)
         u, v = x - self._rx, value - self._ry
-        dx, dy = u - self._mx, v - self._my
-        self._mx += dx / n
-        self._my += dy / n
-        self._cxx += dx * (u - self._mx)
-        self._cxy += dx * (v - self._my)
-        self._cyy += dy * (v - self._my)
+        # Welford's step on locals (each attribute read or written once).
+        mx, my = self._mx, self._my
+        dx, dy = u - mx, v - my
+        mx += dx / n
+        my += dy / n
+        self._mx, self._my = mx, my
+        self._cxx += dx * (u - mx)
+        self._cxy += dx * (v - my)
+        self._cyy += dy * (v - my)
         self._evict(ts)
         return self._solve(x)
 

@@ -160,7 +160,11 @@ class SymbolRules:
         publish = True
         outcome = self._outcome
         for bound in self.book:
-            if not outcome(bound, bound.rule.check_book(book), seq, ts):
+            message = bound.rule.check_book(book)
+            if message is None and not bound.active:
+                bound.stats.evaluations += 1  # clear, and was: all _outcome would do
+                continue
+            if not outcome(bound, message, seq, ts):
                 publish = False
         return publish and not self.halted
 
@@ -171,7 +175,11 @@ class SymbolRules:
         outcome = self._outcome
         seq, ts = trade.seq, trade.ts_recv
         for bound in self.trade:
-            kept = outcome(bound, bound.rule.check_trade(trade), seq, ts)
+            message = bound.rule.check_trade(trade)
+            if message is None and not bound.active:
+                bound.stats.evaluations += 1  # clear, and was: all _outcome would do
+                continue
+            kept = outcome(bound, message, seq, ts)
             if not kept and bound.action == "drop":
                 publish = False
         return publish
