@@ -15,7 +15,7 @@ Python handler does per event can be cheaper), and ``Book.apply`` alone with a p
 The memory run cycles the same decoded events with rising ``seq`` and ``ts_recv`` through the full
 pipeline with the shared-memory sink, sampling RSS (``/proc/self/statm``) every 1M events.
 
-    .venv/bin/python -m bench.bench_pipeline [--rounds 5] [--events 300000] [--memory 10000000]
+    .venv/bin/python -m bench.bench_pipeline [--rounds 3] [--events 200000] [--memory 10000000]
     .venv/bin/python -m bench.bench_pipeline --profile full+shm   # cProfile of one configuration
 """
 
@@ -308,8 +308,8 @@ def profile(loads: dict[str, list[Batch]], key: str, target: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--events", type=int, default=300_000, help="events per timed round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=200_000, help="events per timed round")
     parser.add_argument("--sim-events", type=int, default=50_000)
     parser.add_argument("--memory", type=int, default=10_000_000, help="0 skips the memory run")
     parser.add_argument("--profile", choices=list(CONFIGURATIONS), help="cProfile one and stop")
