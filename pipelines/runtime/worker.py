@@ -202,6 +202,7 @@ class Worker:
             self._ticker = None
         for holder in list(self.sources.values()):
             await self.stop_source(holder)
+        self.pipeline.flush_metrics()  # the last batches' stage counts, before the end
         for sink in self.pipeline.sinks.values():
             sink.close()
         self.pipeline.sinks = {}
