@@ -8,30 +8,25 @@ the first line is the header when ``csv.header = true``.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
-
-import msgspec
 
 from ingest.protocols.base import DecodeError, Sequencer
 from pipelines.events import Event
 from pipelines.registry import PROTOCOLS
 
-from .context import DecoderStats
-from .engine import MappedEngine
-from .json_decoder import MappedParams
-from .schema import Mapping, load_mapping
+from .plugin import MappedDecoder, MappedParams
+from .schema import Mapping
 
 __all__ = ["MappedCsvDecoder"]
 
 
 @PROTOCOLS.register
-class MappedCsvDecoder:
+class MappedCsvDecoder(MappedDecoder):
     """CSV/TSV lines (bytes) -> events, by a mapping whose ``csv`` table gives the format."""
 
     kind: ClassVar[str] = "csv"
-    Params: ClassVar[type[msgspec.Struct]] = MappedParams
 
     def __init__(
         self,
@@ -39,19 +34,11 @@ class MappedCsvDecoder:
         params: MappedParams | Mapping,
         sequencer: Sequencer | None = None,
     ) -> None:
-        if isinstance(params, Mapping):
-            mapping, verify = params, True
-        else:
-            mapping, verify = load_mapping(params.mapping), params.verify_checksum
-        self.stream = stream
-        self.engine = MappedEngine(stream, mapping, sequencer, verify)
+        super().__init__(stream, params, sequencer)
+        mapping = self.engine.mapping
         self._format = mapping.csv
         self._columns: list[str] | None = list(mapping.csv.columns) or None
         self._expect_header = mapping.csv.header
-
-    @property
-    def stats(self) -> DecoderStats:
-        return self.engine.stats
 
     def _row(self, data: bytes) -> list[str] | None:
         try:
@@ -88,9 +75,3 @@ class MappedCsvDecoder:
     def decode_file(self, path: str | Path) -> Iterator[Event]:
         with open(path, "rb") as handle:
             yield from self.decode_lines(handle)
-
-    def url(self, symbols: Sequence[str]) -> str:
-        return self.engine.subscribe.url(symbols)
-
-    def subscribe_messages(self, symbols: Sequence[str]) -> list[bytes]:
-        return self.engine.subscribe.messages(symbols)

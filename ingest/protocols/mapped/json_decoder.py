@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 import msgspec
-from msgspec import Meta
 
 from ingest.protocols.base import DecodeError, Sequencer
 from pipelines.events import Event
 from pipelines.registry import PROTOCOLS
 
-from .context import DecoderStats
-from .engine import MappedEngine
-from .schema import Mapping, load_mapping
+from .plugin import MappedDecoder, MappedParams
+from .schema import Mapping
 
 __all__ = ["MappedJsonDecoder", "MappedParams"]
 
 
-class MappedParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """Options of the mapped protocols.
-
-    ``mapping``: a venue name under ``ingest/mappings`` (``binance_spot``) or a TOML file path.
-    """
-
-    mapping: Annotated[str, Meta(min_length=1)]
-    verify_checksum: bool = True
-
-
 @PROTOCOLS.register
-class MappedJsonDecoder:
+class MappedJsonDecoder(MappedDecoder):
     """Frames (bytes) -> events, by the venue's mapping."""
 
     kind: ClassVar[str] = "json"
-    Params: ClassVar[type[msgspec.Struct]] = MappedParams
 
     def __init__(
         self,
@@ -42,18 +29,9 @@ class MappedJsonDecoder:
         params: MappedParams | Mapping,
         sequencer: Sequencer | None = None,
     ) -> None:
-        if isinstance(params, Mapping):
-            mapping, verify = params, True
-        else:
-            mapping, verify = load_mapping(params.mapping), params.verify_checksum
-        self.stream = stream
-        self.engine = MappedEngine(stream, mapping, sequencer, verify)
+        super().__init__(stream, params, sequencer)
         # JSON floats arrive as their source text so prices stay exact (see numbers.scale).
         self._decoder = msgspec.json.Decoder(float_hook=str)
-
-    @property
-    def stats(self) -> DecoderStats:
-        return self.engine.stats
 
     def decode(self, data: bytes, ts_recv: int) -> list[Event]:
         try:
@@ -76,11 +54,3 @@ class MappedJsonDecoder:
 
     def snapshot_urls(self, symbols: Sequence[str]) -> list[str]:
         return self.engine.snapshot_urls(symbols)
-
-    def url(self, symbols: Sequence[str]) -> str:
-        """The WebSocket URL to connect to for ``symbols``."""
-        return self.engine.subscribe.url(symbols)
-
-    def subscribe_messages(self, symbols: Sequence[str]) -> list[bytes]:
-        """Messages to send after connecting, one WebSocket text frame each."""
-        return self.engine.subscribe.messages(symbols)
