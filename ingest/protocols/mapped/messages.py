@@ -28,19 +28,28 @@ def _text(value: Any) -> str:
     return value if type(value) is str else str(value)
 
 
-class TradeHandler:
-    __slots__ = ("_ctx", "_id", "_price", "_root", "_side", "_size", "_symbol", "_ts", "_vseq")
+class _MessageHandler:
+    """The getters every one-event message has: its root, symbol, exchange time and venue seq."""
 
-    def __init__(self, ctx: Context, spec: TradeMessage) -> None:
+    __slots__ = ("_ctx", "_root", "_symbol", "_ts", "_vseq")
+
+    def __init__(self, ctx: Context, spec: TradeMessage | QuoteMessage | OrderMessage) -> None:
         self._ctx = ctx
         self._root = compile_path(spec.root)
         self._symbol = compile_symbol(spec.symbol)
+        self._ts = compile_time(spec.ts_exchange)
+        self._vseq = compile_int(spec.venue_seq, "venue_seq")
+
+
+class TradeHandler(_MessageHandler):
+    __slots__ = ("_id", "_price", "_side", "_size")
+
+    def __init__(self, ctx: Context, spec: TradeMessage) -> None:
+        super().__init__(ctx, spec)
         self._price = compile_field(spec.price, "price")
         self._size = compile_field(spec.size, "size")
         self._side = compile_field(spec.side, "side", required=False)
         self._id = compile_field(spec.trade_id, "trade_id", required=False)
-        self._ts = compile_time(spec.ts_exchange)
-        self._vseq = compile_int(spec.venue_seq, "venue_seq")
 
     def __call__(self, frame: Any, ts_recv: int) -> list[Event]:
         ctx = self._ctx
@@ -75,29 +84,15 @@ class TradeHandler:
         ]
 
 
-class QuoteHandler:
-    __slots__ = (
-        "_ask",
-        "_ask_size",
-        "_bid",
-        "_bid_size",
-        "_ctx",
-        "_root",
-        "_symbol",
-        "_ts",
-        "_vseq",
-    )
+class QuoteHandler(_MessageHandler):
+    __slots__ = ("_ask", "_ask_size", "_bid", "_bid_size")
 
     def __init__(self, ctx: Context, spec: QuoteMessage) -> None:
-        self._ctx = ctx
-        self._root = compile_path(spec.root)
-        self._symbol = compile_symbol(spec.symbol)
+        super().__init__(ctx, spec)
         self._bid = compile_field(spec.bid_price, "bid_price")
         self._bid_size = compile_field(spec.bid_size, "bid_size")
         self._ask = compile_field(spec.ask_price, "ask_price")
         self._ask_size = compile_field(spec.ask_size, "ask_size")
-        self._ts = compile_time(spec.ts_exchange)
-        self._vseq = compile_int(spec.venue_seq, "venue_seq")
 
     def __call__(self, frame: Any, ts_recv: int) -> list[Event]:
         ctx = self._ctx
@@ -129,31 +124,16 @@ class QuoteHandler:
         ]
 
 
-class OrderHandler:
-    __slots__ = (
-        "_action",
-        "_ctx",
-        "_id",
-        "_price",
-        "_root",
-        "_side",
-        "_size",
-        "_symbol",
-        "_ts",
-        "_vseq",
-    )
+class OrderHandler(_MessageHandler):
+    __slots__ = ("_action", "_id", "_price", "_side", "_size")
 
     def __init__(self, ctx: Context, spec: OrderMessage) -> None:
-        self._ctx = ctx
-        self._root = compile_path(spec.root)
-        self._symbol = compile_symbol(spec.symbol)
+        super().__init__(ctx, spec)
         self._id = compile_field(spec.order_id, "order_id")
         self._side = compile_field(spec.side, "side")
         self._price = compile_field(spec.price, "price")
         self._size = compile_field(spec.size, "size")
         self._action = compile_field(spec.action, "action")
-        self._ts = compile_time(spec.ts_exchange)
-        self._vseq = compile_int(spec.venue_seq, "venue_seq")
 
     def __call__(self, frame: Any, ts_recv: int) -> list[Event]:
         ctx = self._ctx
