@@ -3,6 +3,10 @@
 Every child runs in its own session (process group), so a signal to the group reaches the
 grandchildren too, and the terminal's Ctrl-C reaches only the supervisor, which then stops the
 children in order: SIGTERM to each group, SIGKILL to what is left after the grace period.
+
+Observers (e.g. :class:`controlplane.fleet.failover.ShardFailover`) see a snapshot of every child
+after each watch step, and never once a stop was requested: the platform's own shutdown is not a
+death.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ChildSpec", "Supervisor", "unlink_rings"]
+__all__ = ["ChildSpec", "ChildState", "Observer", "Supervisor", "unlink_rings"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,28 @@ class ChildSpec:
     restart: bool = True
 
 
+@dataclass(frozen=True)
+class ChildState:
+    """What observers see of a child (times are ``time.monotonic()``)."""
+
+    name: str
+    pid: int | None
+    """The running process, None while it waits for its restart."""
+    started_at: float
+    exits: int
+    """How many times it exited since the supervisor started."""
+    last_exit_at: float
+    last_exit_code: int | None
+
+    @property
+    def alive(self) -> bool:
+        return self.pid is not None
+
+
+Observer = Callable[[float, Mapping[str, ChildState]], None]
+"""Called with (now, children by name) after every watch step while the supervisor runs."""
+
+
 @dataclass
 class _Child:
     spec: ChildSpec
@@ -42,6 +68,19 @@ class _Child:
     failures: int = 0
     restart_at: float = 0.0
     restarts: int = field(default=0)
+    exits: int = 0
+    last_exit_at: float = 0.0
+    last_exit_code: int | None = None
+
+    def state(self) -> ChildState:
+        return ChildState(
+            name=self.spec.name,
+            pid=self.process.pid if self.process is not None else None,
+            started_at=self.started_at,
+            exits=self.exits,
+            last_exit_at=self.last_exit_at,
+            last_exit_code=self.last_exit_code,
+        )
 
 
 def unlink_rings(prefix: str) -> list[str]:
@@ -63,13 +102,23 @@ class Supervisor:
         cwd: Path,
         grace_seconds: float = 10.0,
         on_stopped: Callable[[], None] | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self._children = [_Child(spec) for spec in children]
         self._env = env
         self._cwd = cwd
         self._grace = grace_seconds
         self._on_stopped = on_stopped
+        self._observers = list(observers)
         self._stopping = False
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def states(self) -> dict[str, ChildState]:
+        """A snapshot of every child, by name."""
+        return {child.spec.name: child.state() for child in self._children}
 
     def request_stop(self, signum: int = signal.SIGTERM, _frame: object = None) -> None:
         if not self._stopping:
@@ -82,18 +131,42 @@ class Supervisor:
             sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            for child in self._children:
-                self._start(child)
+            self.start()
             while not self._stopping:
-                self._watch()
+                self.poll()
                 time.sleep(0.2)
         finally:
-            self._stop_all()
-            if self._on_stopped is not None:
-                self._on_stopped()
+            self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 0
+
+    def start(self) -> None:
+        """Start every child (``run`` does this; for driving the supervisor step by step)."""
+        for child in self._children:
+            self._start(child)
+
+    def poll(self) -> None:
+        """One watch step: reap and restart children, then tell the observers."""
+        self._watch()
+        if self._stopping or not self._observers:
+            return
+        now = time.monotonic()
+        states = self.states()
+        for observer in self._observers:
+            if self._stopping:  # a signal may arrive while an observer works
+                return
+            try:
+                observer(now, states)
+            except Exception:
+                log.exception("supervisor: observer %r failed", observer)
+
+    def stop(self) -> None:
+        """Stop every child (SIGTERM, then SIGKILL after the grace period); no observer runs."""
+        self._stopping = True
+        self._stop_all()
+        if self._on_stopped is not None:
+            self._on_stopped()
 
     def _start(self, child: _Child) -> None:
         child.process = subprocess.Popen(
@@ -116,6 +189,9 @@ class Supervisor:
                 continue
             self._kill_group(process.pid, signal.SIGKILL)  # sweep what the leader left behind
             child.process = None
+            child.exits += 1
+            child.last_exit_at = now
+            child.last_exit_code = code
             if not child.spec.restart:
                 log.error("supervisor: %s exited (%s); not restarting", child.spec.name, code)
                 continue
