@@ -27,10 +27,9 @@ from msgspec import Meta
 
 from ingest.protocols.fix.message import FixMessage
 from ingest.protocols.fix.session import FixInitiator, SessionConfig
-from ingest.sources.backoff import Backoff
-from ingest.sources.base import Emit, Source
-from ingest.sources.bytefeed import ByteFeed, FeedAttributes, SnapshotFetcher
+from ingest.sources.base import Emit
 from ingest.sources.framing import FramingKind, make_framer
+from ingest.sources.reconnecting import ReconnectingSource
 from pipelines.registry import SOURCES
 from pipelines.spec import SourceSpec
 
@@ -91,7 +90,7 @@ def frame_outgoing(framing: FramingKind, data: bytes, length_width: int = 4) -> 
 
 
 @SOURCES.register
-class TcpSource(FeedAttributes, Source):
+class TcpSource(ReconnectingSource):
     kind: ClassVar[str] = "tcp"
     Params: ClassVar[type[msgspec.Struct]] = TcpParams
 
@@ -100,42 +99,13 @@ class TcpSource(FeedAttributes, Source):
         assert isinstance(params, TcpParams)
         self._params = params
         self.host, self.port = parse_address(params.address or spec.endpoint)
-        self.feed = ByteFeed(
-            name,
-            spec,
-            spec.protocol,
-            params.protocol_params,
-            emit,
-            params.symbols or spec.symbols,
-        )
         self.framing: FramingKind = params.framing or ("fix" if spec.protocol == "fix" else "line")
-        self.backoff = Backoff(params.backoff_initial, params.backoff_max)
-        self.snapshots = (
-            SnapshotFetcher(self.feed, base=params.snapshot_base)
-            if self.feed.uses_rest_snapshots()
-            else None
-        )
-        self.connections = 0
-        self._stopping = asyncio.Event()
         self._writer: asyncio.StreamWriter | None = None
         self._initiator: FixInitiator | None = None
 
     @property
     def connected(self) -> bool:
         return self._writer is not None
-
-    async def run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                await self._session()
-                if self._stopping.is_set():
-                    break
-                delay = self.backoff.next_delay()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-        finally:
-            if self.snapshots is not None:
-                await self.snapshots.close()
 
     async def _session(self) -> None:
         if self._params.fix_session is not None:
@@ -151,11 +121,8 @@ class TcpSource(FeedAttributes, Source):
             log.warning("%s: connect %s:%s: %s", self.name, self.host, self.port, exc)
             return
         self._writer = writer
-        self.backoff.connected()
-        self.connections += 1
+        reconnected = self._connected()
         try:
-            if self.connections > 1:
-                self.feed.stats.reconnects += 1
             outgoing = [
                 m.encode() for m in params.send_on_connect
             ] or self.feed.subscribe_messages()
@@ -164,7 +131,7 @@ class TcpSource(FeedAttributes, Source):
                     b"".join(frame_outgoing(self.framing, m, params.length_width) for m in outgoing)
                 )
                 await writer.drain()
-            if self.connections > 1:
+            if reconnected:
                 self.emit(self.feed.status("SYNCING", "reconnected, waiting for snapshot"))
             await self._read(reader)
         except (OSError, TimeoutError) as exc:
@@ -201,10 +168,7 @@ class TcpSource(FeedAttributes, Source):
             if running.done():
                 running.result()  # the connect failed or the logon was refused: raise why
                 return
-            self.backoff.connected()
-            self.connections += 1
-            if self.connections > 1:
-                self.feed.stats.reconnects += 1
+            if self._connected():
                 self.emit(self.feed.status("SYNCING", "FIX session logged on again"))
             if self._params.market_data_request:
                 initiator.send("V", market_data_request(self.connections, self.feed.symbols))

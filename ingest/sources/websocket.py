@@ -15,8 +15,6 @@ REST by :class:`~ingest.sources.bytefeed.SnapshotFetcher`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from typing import Annotated, Any, ClassVar
@@ -27,9 +25,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ingest.protocols.fix.framing import FixFramer
-from ingest.sources.backoff import Backoff
-from ingest.sources.base import Emit, Source
-from ingest.sources.bytefeed import ByteFeed, FeedAttributes, SnapshotFetcher
+from ingest.sources.base import Emit
+from ingest.sources.reconnecting import ReconnectingSource
 from pipelines.registry import SOURCES
 from pipelines.spec import SourceSpec
 
@@ -68,7 +65,7 @@ class WebSocketParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
 
 @SOURCES.register
-class WebSocketSource(FeedAttributes, Source):
+class WebSocketSource(ReconnectingSource):
     kind: ClassVar[str] = "websocket"
     Params: ClassVar[type[msgspec.Struct]] = WebSocketParams
 
@@ -76,25 +73,9 @@ class WebSocketSource(FeedAttributes, Source):
         super().__init__(name, spec, params, emit)
         assert isinstance(params, WebSocketParams)
         self._params = params
-        self.feed = ByteFeed(
-            name,
-            spec,
-            spec.protocol,
-            params.protocol_params,
-            emit,
-            params.symbols or spec.symbols,
-        )
         self.url = params.url or spec.endpoint or self.feed.url()
         if not self.url:
             raise ValueError(f"websocket source {name!r}: no url (params, endpoint or mapping)")
-        self.backoff = Backoff(params.backoff_initial, params.backoff_max)
-        self.snapshots = (
-            SnapshotFetcher(self.feed, base=params.snapshot_base)
-            if self.feed.uses_rest_snapshots()
-            else None
-        )
-        self.connections = 0
-        self._stopping = asyncio.Event()
         self._connection: ClientConnection | None = None
 
     @property
@@ -106,19 +87,6 @@ class WebSocketSource(FeedAttributes, Source):
             return list(self._params.subscribe)
         # The mapping's templates are JSON text: send them as text frames.
         return [message.decode() for message in self.feed.subscribe_messages()]
-
-    async def run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                await self._session()
-                if self._stopping.is_set():
-                    break
-                delay = self.backoff.next_delay()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), delay)
-        finally:
-            if self.snapshots is not None:
-                await self.snapshots.close()
 
     async def _session(self) -> None:
         """One connection: connect, subscribe, read until it drops (or stop)."""
@@ -135,13 +103,10 @@ class WebSocketSource(FeedAttributes, Source):
                 close_timeout=2,
             ) as connection:
                 self._connection = connection
-                self.backoff.connected()
-                self.connections += 1
-                if self.connections > 1:
-                    self.feed.stats.reconnects += 1
+                reconnected = self._connected()
                 for frame in self._subscribe_frames():
                     await connection.send(frame)
-                if self.connections > 1:
+                if reconnected:
                     self.emit(self.feed.status("SYNCING", "resubscribed, waiting for snapshot"))
                 await self._read(connection)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as exc:
