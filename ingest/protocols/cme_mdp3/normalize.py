@@ -184,25 +184,19 @@ class Normalizer:
             return True
         if result < 0:
             return False
-        out.append(
-            Status(
-                stream=self.stream,
-                symbol=self.symbol(security_id),
-                seq=self.sequencer.next(),
-                venue_seq=rpt_seq,
-                ts_exchange=ts,
-                ts_recv=ts_recv,
-                state="GAP",
-                reason=f"RptSeq expected {rpt_seq - result} received {rpt_seq}",
-            )
-        )
+        reason = f"RptSeq expected {rpt_seq - result} received {rpt_seq}"
+        symbol = self.symbol(security_id)
+        out.append(self._status(symbol, "GAP", reason, ts, ts_recv, rpt_seq))
         return True
 
-    def _status(self, symbol: str, state: str, reason: str, ts: int, ts_recv: int) -> Status:
+    def _status(
+        self, symbol: str, state: str, reason: str, ts: int, ts_recv: int, venue_seq: int = 0
+    ) -> Status:
         return Status(
             stream=self.stream,
             symbol=symbol,
             seq=self.sequencer.next(),
+            venue_seq=venue_seq,
             ts_exchange=ts,
             ts_recv=ts_recv,
             state=state,
