@@ -101,7 +101,7 @@ class Supervisor:
         env: dict[str, str],
         cwd: Path,
         grace_seconds: float = 10.0,
-        on_stopped: Callable[[], None] | None = None,
+        on_stopped: Callable[[], object] | None = None,
         observers: Sequence[Observer] = (),
     ) -> None:
         self._children = [_Child(spec) for spec in children]
