@@ -13,8 +13,10 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from controlplane.catalog.publish import publish_catalog
-from controlplane.fleet.supervisor import ChildSpec, Supervisor, unlink_rings
+from controlplane.fleet.failover import ShardFailover, worker_name
+from controlplane.fleet.supervisor import ChildSpec, Observer, Supervisor, unlink_rings
 from controlplane.paths import BASE_DIR
+from pipelines.runtime.metrics import metrics_port_for
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,9 @@ def _unapplied_migrations() -> list[str]:
 class Command(BaseCommand):
     help = (
         "Run the platform: publish the catalog's spec, start daphne on 127.0.0.1:PORT, N pipeline "
-        "workers and (embedded mode) a Celery worker and beat; restart what dies; stop all on "
-        "Ctrl-C or SIGTERM and remove the shared-memory rings."
+        "workers and (embedded mode) a Celery worker and beat; restart what dies, and move a dead "
+        "worker's shards to the live workers until it is up again; stop all on Ctrl-C or SIGTERM "
+        "and remove the shared-memory rings."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -40,6 +43,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--no-celery", action="store_true", help="do not start the Celery worker and beat"
+        )
+        parser.add_argument(
+            "--no-failover",
+            action="store_true",
+            help="do not move a dead worker's shards to the live workers (only restart it)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,7 +76,10 @@ class Command(BaseCommand):
             "PYTHONUNBUFFERED": "1",
         }
         os.environ.update(env)
-        published = publish_catalog("runplatform", workers=workers, store_url=store)
+        # Every worker starts now: the default placement, whatever a previous run had moved.
+        published = publish_catalog(
+            "runplatform", workers=workers, store_url=store, placement=lambda count: {}
+        )
         self.stdout.write(
             f"spec v{published.version} published to {store}"
             if published
@@ -92,7 +103,7 @@ class Command(BaseCommand):
             ),
             *(
                 ChildSpec(
-                    f"worker-{i}",
+                    worker_name(i),
                     [
                         python,
                         "-m",
@@ -151,12 +162,17 @@ class Command(BaseCommand):
             f"Tickerplant on http://127.0.0.1:{port}/ with {workers} worker(s); Ctrl-C stops"
         )
         self.stdout.flush()
+        observers: list[Observer] = []
+        if workers > 1 and not options["no_failover"]:
+            ports = {i: metrics_port_for(i) for i in range(workers)}
+            observers.append(ShardFailover(workers, store_url=store, metrics_ports=ports))
         supervisor = Supervisor(
             children,
             env=env,
             cwd=BASE_DIR,
             grace_seconds=options["grace"],
             on_stopped=lambda: unlink_rings(prefix),
+            observers=observers,
         )
         supervisor.run()
         self.stdout.write("Tickerplant stopped")
