@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from ingest.protocols.fix.parser import checksum
 from ingest.protocols.fix.tables import INSTRUMENT_TAGS, STATISTIC_TYPES, TRADING_STATUS_CODES
 from ingest.protocols.fix.timestamps import format_utc_timestamp
+from ingest.protocols.fix.venues import DEFAULT_SYMBOL_TAGS, SYMBOL_TAGS_BY_EXCHANGE
 from pipelines.events import (
     BookDelta,
     BookSnapshot,
@@ -173,9 +174,13 @@ class FixEncoder:
         return self.message("W", body, event.ts_exchange)
 
     def _instrument(self, event: Instrument) -> bytes:
-        body: Fields = [("55", event.symbol)]
-        written = {"55"}
-        if event.description:
+        # The exchange's convention names the tag of the instrument (CME Globex: SecurityDesc
+        # 107, with the product code in 55 from venue_ids); its 107 then holds no description.
+        exchange = event.venue_ids.get("exchange", "")
+        symbol_tag = SYMBOL_TAGS_BY_EXCHANGE.get(exchange, DEFAULT_SYMBOL_TAGS)[0]
+        body: Fields = [(symbol_tag, event.symbol)]
+        written = {symbol_tag}
+        if event.description and "107" not in written:
             body.append(("107", event.description))
             written.add("107")
         for key, value in event.venue_ids.items():

@@ -5,9 +5,11 @@ instrument's (from a SecurityDefinition seen earlier: MinPriceIncrement and refe
 widens to the most decimals any price string of a message carries, so a book never receives a
 value it cannot represent exactly. ``price_decimals >= 0`` fixes the scale instead.
 
-Symbols: the first non-empty tag of ``symbol_tags`` (default Symbol 55, then SecurityID 48); when
-a SecurityDefinition mapped a SecurityID to a symbol, entries that carry that SecurityID get it
-(incremental feeds often name instruments by SecurityID only).
+Symbols: the first non-empty tag of ``symbol_tags``; without them, the convention of the message's
+exchange (SecurityExchange 207, :mod:`ingest.protocols.fix.venues`: SecurityDesc 107 first on CME
+Globex), else Symbol 55, then SecurityID 48. When a SecurityDefinition mapped a SecurityID to a
+symbol, entries that carry that SecurityID get it (incremental feeds often name instruments by
+SecurityID only).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ingest.protocols.fix.tables import (
     TRADING_STATES,
 )
 from ingest.protocols.fix.timestamps import parse_fix_time
+from ingest.protocols.fix.venues import DEFAULT_SYMBOL_TAGS, SYMBOL_TAGS_BY_EXCHANGE
 from pipelines.events import (
     BookDelta,
     BookSnapshot,
@@ -51,13 +54,14 @@ class FixNormalizer:
         stream: str,
         sequencer: Sequencer,
         *,
-        symbol_tags: Sequence[str] = ("55", "48"),
+        symbol_tags: Sequence[str] = (),
         implied_bid_type: str = "E",
         implied_offer_type: str = "F",
         price_decimals: int = -1,
     ) -> None:
         self.stream = stream
         self.sequencer = sequencer
+        # Empty: by the message's exchange (venues.py), else Symbol then SecurityID.
         self.symbol_tags = tuple(symbol_tags)
         self.fixed_decimals = price_decimals
         # MDEntryType → (side, implied) for book entries.
@@ -88,11 +92,19 @@ class FixNormalizer:
             known = self.security_ids.get(security_id)
             if known is not None:
                 return known
-        for tag in self.symbol_tags:
+        for tag in self._symbol_tags(fields):
             value = fields.get(tag)
             if value and isinstance(value, str):
                 return value
         return default
+
+    def _symbol_tags(self, fields: dict[str, Any]) -> tuple[str, ...]:
+        if self.symbol_tags:
+            return self.symbol_tags
+        exchange = fields.get("207")
+        if isinstance(exchange, str):
+            return SYMBOL_TAGS_BY_EXCHANGE.get(exchange, DEFAULT_SYMBOL_TAGS)
+        return DEFAULT_SYMBOL_TAGS
 
     def _scales(self, symbol: str, entries: list[GroupEntry]) -> tuple[int, int]:
         if self.fixed_decimals >= 0:
@@ -303,7 +315,7 @@ class FixNormalizer:
         fields = message.fields
         symbol = ""
         symbol_tag = ""
-        for tag in self.symbol_tags:
+        for tag in self._symbol_tags(fields):
             value = fields.get(tag)
             if value and isinstance(value, str):
                 symbol, symbol_tag = value, tag

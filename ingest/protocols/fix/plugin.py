@@ -26,7 +26,8 @@ class FixParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     ``dictionary``: QuickFIX XML path; empty uses the built-in minimal groups (W/X NoMDEntries,
     SecurityDefinition legs/events/attributes/feed types) and accepts every message type.
     ``transport_dictionary``: the FIXT11.xml paired with a FIX 5.x ``dictionary``.
-    ``symbol_tags``: tags tried in order for an event's symbol (CME history: 107, 55, 48).
+    ``symbol_tags``: tags tried in order for an event's symbol; empty (the default): the
+    convention of the message's exchange (207; CME Globex: 107, 55, 48), else 55 then 48.
     ``implied_bid_type`` / ``implied_offer_type``: MDEntryType codes of implied levels (CME: E/F).
     ``price_decimals``: a fixed price scale; -1 derives it from instruments and the feed's strings.
     ``separator``: field delimiter of the input (``|`` for human-edited logs; SOH on the wire).
@@ -36,7 +37,7 @@ class FixParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     transport_dictionary: str = ""
     validate_checksum: bool = True
     validate_body_length: bool = True
-    symbol_tags: tuple[Tag, ...] = (55, 48)
+    symbol_tags: tuple[Tag, ...] = ()
     implied_bid_type: Annotated[str, msgspec.Meta(min_length=1, max_length=2)] = "E"
     implied_offer_type: Annotated[str, msgspec.Meta(min_length=1, max_length=2)] = "F"
     price_decimals: Annotated[int, msgspec.Meta(ge=-1, le=18)] = -1

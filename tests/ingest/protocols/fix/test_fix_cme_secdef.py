@@ -87,11 +87,27 @@ def test_instrument_events(cme_decoder: FixDecoder, cme_lines: list[bytes]) -> N
         assert event.tick_size > 0 and 0 <= event.price_decimals <= 6
 
 
-def test_default_symbol_is_tag_55(fix_data: Path, cme_lines: list[bytes]) -> None:
-    decoder = FixDecoder("cme", {"dictionary": str(fix_data / "cme-secdef" / "FIX50SP2.CME.xml")})
+def test_cme_instruments_are_named_by_security_desc_by_default(
+    fix_data: Path, cme_lines: list[bytes]
+) -> None:
+    # On CME Globex (207=XCME) Symbol 55 is the product ("HW"), SecurityDesc 107 the instrument.
+    dictionary = str(fix_data / "cme-secdef" / "FIX50SP2.CME.xml")
+    decoder = FixDecoder("cme", {"dictionary": dictionary})
+    events = [e for line in cme_lines for e in decoder.decode(line, 0)]
+    first = events[0]
+    assert isinstance(first, Instrument)
+    assert (first.symbol, first.venue_ids["symbol"], first.description) == ("G6M4", "HW", "")
+    assert len({e.symbol for e in events}) == 200, "every instrument keeps its own book"
+
+
+def test_explicit_symbol_tags_override_the_exchange_convention(
+    fix_data: Path, cme_lines: list[bytes]
+) -> None:
+    dictionary = str(fix_data / "cme-secdef" / "FIX50SP2.CME.xml")
+    decoder = FixDecoder("cme", {"dictionary": dictionary, "symbol_tags": [55, 48]})
     event = decoder.decode(cme_lines[0], ts_recv=0)[0]
-    assert event.symbol == "HW"
-    assert isinstance(event, Instrument) and event.description == "G6M4"
+    assert isinstance(event, Instrument)
+    assert (event.symbol, event.description) == ("HW", "G6M4")
 
 
 def test_without_a_dictionary(cme_lines: list[bytes]) -> None:

@@ -36,13 +36,24 @@ def sample_events() -> list[Event]:
             ts_exchange=TS,
             tick_size=25,
             price_decimals=2,
-            venue_ids={"security_id": "123", "exchange": "XCME"},
-            description="E-mini S&P",
+            # CME's convention: the instrument in SecurityDesc (107), the product code in 55.
+            venue_ids={"security_id": "123", "exchange": "XCME", "symbol": "ES"},
+        ),
+        Instrument(
+            **common,
+            symbol="AAPL",
+            seq=2,
+            venue_seq=2,
+            ts_exchange=TS,
+            tick_size=1,
+            price_decimals=2,
+            venue_ids={"security_id": "037833100", "exchange": "XNAS"},
+            description="Apple Inc.",
         ),
         BookSnapshot(
             **common,
             symbol="ESZ4",
-            seq=2,
+            seq=3,
             venue_seq=2,
             ts_exchange=TS + 1,
             bids=[(450025, 3), (450000, 1)],
@@ -52,7 +63,7 @@ def sample_events() -> list[Event]:
         BookDelta(
             **common,
             symbol="ESZ4",
-            seq=3,
+            seq=4,
             venue_seq=3,
             ts_exchange=TS + 2,
             side="bid",
@@ -66,7 +77,7 @@ def sample_events() -> list[Event]:
         BookDelta(
             **common,
             symbol="ESZ4",
-            seq=4,
+            seq=5,
             venue_seq=4,
             ts_exchange=TS + 2,
             side="ask",
@@ -81,7 +92,7 @@ def sample_events() -> list[Event]:
         Trade(
             **common,
             symbol="ESZ4",
-            seq=5,
+            seq=6,
             venue_seq=5,
             ts_exchange=TS + 3,
             price=450050,
@@ -93,7 +104,7 @@ def sample_events() -> list[Event]:
         Statistic(
             **common,
             symbol="ESZ4",
-            seq=6,
+            seq=7,
             venue_seq=6,
             ts_exchange=TS + 3,
             name="high",
@@ -103,7 +114,7 @@ def sample_events() -> list[Event]:
         Statistic(
             **common,
             symbol="ESZ4",
-            seq=7,
+            seq=8,
             venue_seq=7,
             ts_exchange=TS + 3,
             name="open_interest",
@@ -112,7 +123,7 @@ def sample_events() -> list[Event]:
         Status(
             **common,
             symbol="ESZ4",
-            seq=8,
+            seq=9,
             venue_seq=8,
             ts_exchange=TS + 4,
             state="HALT",
