@@ -11,7 +11,9 @@
 # Environment: CI=true (missing services or sample data fail instead of skip),
 # TICKERPLANT_SAMPLE_DATA (sample captures; default ../shared/data),
 # TICKERPLANT_KEEP_SERVICES=1 (leave the private services this run started running),
-# TICKERPLANT_NO_APT=1 (never apt-get install anything).
+# TICKERPLANT_NO_APT=1 (never apt-get install anything),
+# TICKERPLANT_PURE_PYTHON=1 (run without the compiled accelerators; the full run also repeats the
+# hot-path tests this way by itself).
 set -euo pipefail
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
@@ -98,6 +100,14 @@ else
 
     unset DATABASE_URL
     run_pytest "all tests, SQLite" tests
+
+    # The hot path once more on its pure-Python reference (docs/decisions/0112): the compiled
+    # accelerators ran above; here every decoder, book and pipeline test runs without them.
+    pure_paths=(tests/ingest/protocols tests/ingest/test_feed.py tests/pipelines/core
+        tests/pipelines/runtime tests/pipelines/replay tests/pipelines/test_accel.py)
+    export TICKERPLANT_PURE_PYTHON=1
+    run_pytest "hot path, pure Python (no accelerators)" "${pure_paths[@]}"
+    unset TICKERPLANT_PURE_PYTHON
 
     django_dirs=()
     for dir in tests/controlplane tests/webui; do

@@ -74,7 +74,8 @@ ensure_venv() {
     stamp=$VENV_DIR/.stamp-$(basename "$requirements")
     hash=$(requirements_hash "$requirements")
     if [[ -f $stamp && $(cat "$stamp") == "$hash" ]]; then
-        return 0
+        build_accelerators
+        return
     fi
     (
         flock 9
@@ -92,5 +93,20 @@ ensure_venv() {
             exit 1
         fi
         echo "$hash" >"$stamp"
-    ) 9>"$VENV_DIR/.install.lock"
+    ) 9>"$VENV_DIR/.install.lock" || return 1
+    build_accelerators
+}
+
+build_accelerators() {
+    # The optional compiled accelerators (Cython, docs/decisions/0112), built in place by
+    # setup.py. Without a compiler the pure-Python modules run instead, with a warning; under
+    # CI=true a failed build fails, so CI never passes on the fallback by accident.
+    local log=$VENV_DIR/accelerators-build.log
+    (
+        flock 9
+        "$PYTHON" setup.py -q build_ext --inplace -j 2 >"$log" 2>&1
+    ) 9>"$VENV_DIR/.install.lock" && return 0
+    bootstrap_log "warning: the compiled accelerators did not build (see $log);" \
+        "running the pure-Python hot path"
+    [[ ${CI:-} != true ]]
 }
