@@ -7,16 +7,27 @@ count tag → (delimiter, member set) tables.
 
 Messages may begin without ``8=``/``9=`` (exchange history files begin at ``1128=``): what is
 present is validated, what is absent is not invented.
+
+This module is the reference implementation. A compiled twin (``_cparser.pyx``, docs/decisions
+0112 and 0113) runs instead when it is built and ``TICKERPLANT_PURE_PYTHON`` is not set; it
+returns the same messages and defers every input it does not parse cleanly (any DecodeError, odd
+tags) to :meth:`FixParser.parse_python`.
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ingest.protocols.base import DecodeError
 from ingest.protocols.fix.dictionary import FixDictionary, GroupDef, builtin_dictionary
 from ingest.protocols.fix.message import FieldError, FixMessage, GroupEntry
+from pipelines import accel
+
+if TYPE_CHECKING:
+    from ingest.protocols.fix._cparser import Parser as _CompiledParser
+
+_compiled = accel.load("ingest.protocols.fix._cparser")
 
 __all__ = ["FixParser", "checksum"]
 
@@ -55,9 +66,13 @@ class FixParser:
     loaded) decides whether a message type the dictionary does not know is a DecodeError.
     ``keep_negative_tags`` keeps fields like ``-1=x`` (else garbled) so that a session layer can
     answer them with Reject 373=0 (invalid tag number), as FIX session test case 14a expects.
+    ``compiled``: None (default) parses with the compiled twin when it is loaded; False always
+    runs the pure-Python reference; True requires the twin (ValueError when it is not built or
+    ``TICKERPLANT_PURE_PYTHON`` is set). Options are fixed once the parser is made.
     """
 
     __slots__ = (
+        "_fast",
         "_header_tags",
         "_messages",
         "_stops",
@@ -76,6 +91,7 @@ class FixParser:
         validate_body_length: bool = True,
         reject_unknown_msg_type: bool | None = None,
         keep_negative_tags: bool = False,
+        compiled: bool | None = None,
     ) -> None:
         self.keep_negative_tags = keep_negative_tags
         self.dictionary = dictionary if dictionary is not None else builtin_dictionary()
@@ -89,9 +105,25 @@ class FixParser:
         # Per message type: tags that end a top-level group (the message's own fields, header
         # and trailer). Any other tag inside a group is kept in the entry (see _parse_group).
         self._stops: dict[str, tuple[frozenset[str], ...]] = {}
+        if compiled and _compiled is None:
+            raise ValueError("the compiled FIX parser is not loaded (not built, or pure Python)")
+        self._fast: _CompiledParser | None = (
+            _compiled.Parser(self) if _compiled is not None and compiled is not False else None
+        )
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`parse` runs the compiled twin."""
+        return self._fast is not None
 
     def parse(self, data: bytes) -> FixMessage:
         """One message (trailing newline allowed); raises DecodeError only."""
+        if self._fast is not None:
+            return self._fast.parse(data)
+        return self.parse_python(data)
+
+    def parse_python(self, data: bytes) -> FixMessage:
+        """:meth:`parse` in pure Python: the reference the compiled twin is tested against."""
         if data[-1:] in (b"\n", b"\r"):
             data = data.rstrip(b"\r\n")
         if len(data) < 5 or data[-1] != 1:
@@ -152,7 +184,7 @@ class FixParser:
                 raise DecodeError("garbled", "no CheckSum (10): truncated message")
             return len(text)
         declared = text[at + 4 : -1]
-        if len(declared) != 3 or not declared.isdigit():
+        if len(declared) != 3 or not declared.isdecimal():
             raise DecodeError("checksum", f"CheckSum must be three digits, got {declared!r}")
         if self.validate_checksum and checksum(memoryview(data)[: at + 1]) != int(declared):
             raise DecodeError(
@@ -176,7 +208,7 @@ class FixParser:
                 return
         end = text.find("\x01", at)
         declared = text[at + 2 : end]
-        if not declared.isdigit():
+        if not declared.isdecimal():
             raise DecodeError("body_length", f"BodyLength {declared!r} is not a number")
         if int(declared) != body_end - end - 1:
             raise DecodeError("body_length", f"declared {declared}, actual {body_end - end - 1}")
@@ -201,7 +233,7 @@ def _parse_group(
     QuickFIX's 4.4 dictionary does not list them there, and ending the group at such a tag would
     misread every entry after the first.
     """
-    if not count_text.isdigit():
+    if not count_text.isdecimal():
         raise DecodeError("garbled", f"NumInGroup ({group.count_tag}) {count_text!r}")
     expected = int(count_text)
     entries: list[GroupEntry] = []
