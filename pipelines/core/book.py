@@ -9,6 +9,16 @@ sortedcontainers in ``bench/bench_book.py``.
 
 Deltas of one venue message are applied one by one (:meth:`Book.apply`) or together
 (:meth:`Book.apply_batch`); the book is consistent only after the message's ``batch_end`` entry.
+
+Prices and sizes a book keeps must fit a signed 64-bit integer (less its minimum), the range the
+wire and log encoding (msgpack) carries: setting a level beyond it raises OverflowError, deleting
+one is ignored (no such level exists).
+
+This module is the reference implementation. When the compiled twin ``_cbook`` is built (and
+``TICKERPLANT_PURE_PYTHON`` is not set), ``Book`` and ``BookSideLevels`` are its classes: the same
+API and results, with levels in C arrays of int64 (docs/decisions/0113). Its ``keys`` and
+``levels`` are live read-only views of the reference's list and dict. ``PyBook`` and
+``PyBookSideLevels`` always name the reference classes.
 """
 
 from __future__ import annotations
@@ -16,9 +26,16 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
+from pipelines import accel
 from pipelines.events import BookDelta, BookSide, BookSnapshot
 
-__all__ = ["Book", "BookSideLevels"]
+__all__ = ["COMPILED", "Book", "BookSideLevels", "PyBook", "PyBookSideLevels"]
+
+_LIMIT = 2**63 - 1  # |price| and |size| of a level: the int64 range, less INT64_MIN
+
+
+def _out_of_range(what: str, value: int) -> OverflowError:
+    return OverflowError(f"{what} {value} is out of the int64 range")
 
 
 class BookSideLevels:
@@ -35,7 +52,11 @@ class BookSideLevels:
         """Set a level's size; size 0 deletes it (a delete of an absent level is ignored)."""
         levels = self.levels
         if size:
+            if not -_LIMIT <= size <= _LIMIT:
+                raise _out_of_range("size", size)
             if price not in levels:
+                if not -_LIMIT <= price <= _LIMIT:
+                    raise _out_of_range("price", price)
                 insort(self.keys, self.sign * price)
             levels[price] = size
         elif price in levels:
@@ -73,9 +94,17 @@ class BookSideLevels:
 
     def load(self, levels: Iterable[tuple[int, int]]) -> None:
         """Replace every level (a snapshot); entries of size 0 are skipped."""
-        self.levels = {price: size for price, size in levels if size}
+        loaded = {price: size for price, size in levels if size}
         sign = self.sign
-        self.keys = sorted(sign * price for price in self.levels)
+        keys = sorted(sign * price for price in loaded)
+        # Range checks in C-speed passes (min/max), and before the side changes.
+        if keys and not -_LIMIT <= keys[0] <= keys[-1] <= _LIMIT:
+            bad = keys[0] if keys[0] < -_LIMIT else keys[-1]
+            raise _out_of_range("price", sign * bad)
+        if loaded and not -_LIMIT <= min(loaded.values()) <= max(loaded.values()) <= _LIMIT:
+            raise _out_of_range("size", next(v for v in loaded.values() if abs(v) > _LIMIT))
+        self.levels = loaded
+        self.keys = keys
 
     def __len__(self) -> int:
         return len(self.levels)
@@ -97,8 +126,9 @@ class Book:
         self.symbol = symbol
         self.price_decimals = price_decimals
         self.size_decimals = size_decimals
-        self.bids = BookSideLevels(1)
-        self.asks = BookSideLevels(-1)
+        # The reference side class, even where ``BookSideLevels`` names the compiled one.
+        self.bids = PyBookSideLevels(1)
+        self.asks = PyBookSideLevels(-1)
 
     def side(self, side: BookSide) -> BookSideLevels:
         return self.bids if side == "bid" else self.asks
@@ -114,7 +144,11 @@ class Book:
         price = delta.price
         size = delta.size
         if size and delta.action != "delete":
+            if not -_LIMIT <= size <= _LIMIT:
+                raise _out_of_range("size", size)
             if price not in levels:
+                if not -_LIMIT <= price <= _LIMIT:
+                    raise _out_of_range("price", price)
                 insort(side.keys, key)
             levels[price] = size
         elif price in levels:
@@ -215,3 +249,15 @@ class Book:
     def clear(self) -> None:
         self.bids.clear()
         self.asks.clear()
+
+
+# The reference classes, whichever implementation runs (tests compare the two).
+PyBook = Book
+PyBookSideLevels = BookSideLevels
+
+_compiled = accel.load("pipelines.core._cbook")
+COMPILED = _compiled is not None
+"""Whether ``Book`` and ``BookSideLevels`` are the compiled twin's classes."""
+if _compiled is not None:
+    Book = _compiled.Book  # type: ignore[misc]
+    BookSideLevels = _compiled.BookSideLevels  # type: ignore[misc]

@@ -65,7 +65,7 @@ class L3Book:
 
     def _level(self, side: BookSide, price: int, change: int) -> LevelChange:
         levels = self.book.bids if side == "bid" else self.book.asks
-        before = levels.levels.get(price, 0)
+        before = levels.get(price)
         after = before + change
         levels.set(price, after)
         action: BookAction = "delete" if not after else "change" if before else "new"
