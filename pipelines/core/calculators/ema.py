@@ -6,6 +6,9 @@
   half-life ago weighs half as much whatever the event rate.
 
 Both are seeded with the first value, and both keep their current value under new params.
+
+The per-value arithmetic is in :class:`EmaKernel` / :class:`EmaTimeKernel` (the reference; a
+compiled twin in ``_cema.pyx`` replaces them when built, docs/decisions/0113).
 """
 
 from __future__ import annotations
@@ -16,10 +19,58 @@ from typing import Annotated, ClassVar
 import msgspec
 from msgspec import Meta
 
+from pipelines import accel
 from pipelines.core.calculators.base import Calculator, CalculatorInput
 from pipelines.registry import CALCULATORS
 
-__all__ = ["Ema", "EmaParams", "EmaTime", "EmaTimeParams"]
+__all__ = ["Ema", "EmaKernel", "EmaParams", "EmaTime", "EmaTimeKernel", "EmaTimeParams"]
+
+
+class EmaKernel:
+    """``value += alpha * (x - value)``, seeded with the first value."""
+
+    __slots__ = ("alpha", "value")
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+        self.value: float | None = None
+
+    def update(self, value: float, ts: int = 0) -> float:
+        current = self.value
+        # Seeded with the first value, so the average starts where the series starts.
+        current = value if current is None else current + self.alpha * (value - current)
+        self.value = current
+        return current
+
+
+class EmaTimeKernel:
+    """``value -= expm1(-rate * dt) * (x - value)``, ``rate`` per ns; same-ns values weigh 0."""
+
+    __slots__ = ("last_ts", "rate", "value")
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.value: float | None = None
+        self.last_ts = 0
+
+    def update(self, value: float, ts: int = 0) -> float:
+        current = self.value
+        if current is None:
+            current = value
+        elif ts > self.last_ts:
+            # expm1 keeps the weight exact for dt far below the half-life.
+            current -= math.expm1(-self.rate * (ts - self.last_ts)) * (value - current)
+        self.last_ts = max(ts, self.last_ts)
+        self.value = current
+        return current
+
+
+# The compiled twins (None: run the Python kernels). Chosen once, at import.
+_compiled = accel.load("pipelines.core.calculators._cema")
+Kernel: type[EmaKernel] = _compiled.EmaKernel if _compiled is not None else EmaKernel
+TimeKernel: type[EmaTimeKernel] = (
+    _compiled.EmaTimeKernel if _compiled is not None else EmaTimeKernel
+)
 
 
 class EmaParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -36,22 +87,21 @@ class Ema(Calculator):
     def __init__(self, params: msgspec.Struct) -> None:
         super().__init__(params)
         assert isinstance(params, EmaParams)
-        self._alpha = 2.0 / (params.window + 1)
-        self.value: float | None = None
+        self.kernel = kernel = Kernel(2.0 / (params.window + 1))
+        # The kernel's bound method is the feed: no Python frame of the plugin per event.
+        self.update = kernel.update  # type: ignore[method-assign]
 
-    def update(self, value: float, ts: int = 0) -> float:
-        current = self.value
-        # Seeded with the first value, so the average starts where the series starts.
-        current = value if current is None else current + self._alpha * (value - current)
-        self.value = current
-        return current
+    @property
+    def value(self) -> float | None:
+        """The current average (None before the first value)."""
+        return self.kernel.value
 
     def reconfigure(self, params: msgspec.Struct) -> bool:
         assert isinstance(params, EmaParams)
         if params.input != getattr(self.params, "input", "mid"):
             return False  # a different input series: the old average means nothing
         self.params = params
-        self._alpha = 2.0 / (params.window + 1)
+        self.kernel.alpha = 2.0 / (params.window + 1)
         return True
 
     def describe(self) -> str:
@@ -75,25 +125,19 @@ class EmaTime(Calculator):
     def __init__(self, params: msgspec.Struct) -> None:
         super().__init__(params)
         assert isinstance(params, EmaTimeParams)
-        self._rate = math.log(2.0) / (params.half_life * 1e9)  # per nanosecond
-        self.value: float | None = None
-        self._last_ts = 0
+        rate = math.log(2.0) / (params.half_life * 1e9)  # per nanosecond
+        self.kernel = kernel = TimeKernel(rate)
+        self.update = kernel.update  # type: ignore[method-assign]
 
-    def update(self, value: float, ts: int = 0) -> float:
-        current = self.value
-        if current is None:
-            current = value
-        elif ts > self._last_ts:
-            # expm1 keeps the weight exact for dt far below the half-life.
-            current -= math.expm1(-self._rate * (ts - self._last_ts)) * (value - current)
-        self._last_ts = max(ts, self._last_ts)
-        self.value = current
-        return current
+    @property
+    def value(self) -> float | None:
+        """The current average (None before the first value)."""
+        return self.kernel.value
 
     def reconfigure(self, params: msgspec.Struct) -> bool:
         assert isinstance(params, EmaTimeParams)
         if params.input != getattr(self.params, "input", "mid"):
             return False
         self.params = params
-        self._rate = math.log(2.0) / (params.half_life * 1e9)
+        self.kernel.rate = math.log(2.0) / (params.half_life * 1e9)
         return True

@@ -28,11 +28,12 @@ from typing import ClassVar, Literal
 
 import msgspec
 
+from pipelines import accel
 from pipelines.core.calculators.base import CalculatorInput, Feed
-from pipelines.core.calculators.window import Rolling, WindowParams
+from pipelines.core.calculators.window import Rolling, RollingKernel, WindowParams
 from pipelines.registry import CALCULATORS
 
-__all__ = ["Ols", "OlsParams"]
+__all__ = ["Ols", "OlsKernel", "OlsParams"]
 
 
 class OlsParams(WindowParams, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -47,14 +48,12 @@ class OlsParams(WindowParams, frozen=True, forbid_unknown_fields=True, kw_only=T
             raise ValueError(f"`x` and `input` are both {self.x!r}: regress on another series")
 
 
-@CALCULATORS.register
-class Ols(Rolling):
-    kind: ClassVar[str] = "ols"
-    Params: ClassVar[type[msgspec.Struct]] = OlsParams
-    outputs: ClassVar[tuple[str, ...]] = ("slope", "intercept", "r2")
+class OlsKernel(RollingKernel):
+    """The points, their co-moments and the line; writes slope, intercept, r2 into ``results``."""
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, OlsParams)
+    def __init__(self, results: list[float], on_time: bool) -> None:
+        super().__init__()
+        self.results = results
         self._xs: deque[float] = deque()
         self._ys: deque[float] = deque()
         self._rx = self._ry = 0.0  # references the points are taken relative to
@@ -62,17 +61,9 @@ class Ols(Rolling):
         self._cxx = self._cxy = self._cyy = 0.0  # co-moments around the means
         # Trailing runs of equal x / equal y: "no spread" is exact, not a rounding threshold.
         self._run_x = self._run_y = 0
-        self._on_time = params.x == "time"
+        self._on_time = on_time
         self._t0 = 0  # ns origin of x on time (int, so ns stay exact)
         self._held_x: float | None = None  # latest value of the x series
-        super().__init__(params)
-
-    def feeds(self) -> list[tuple[Feed, Callable[..., float | None]]]:
-        params: OlsParams = self.params  # type: ignore[assignment]
-        own: list[tuple[Feed, Callable[..., float | None]]] = [(params.input, self.update)]
-        if params.x != "time":
-            own.append((params.x, self.observe_x))
-        return own
 
     def observe_x(self, value: float, ts: int = 0) -> None:
         """A new value of the x series: held until the next y."""
@@ -161,6 +152,39 @@ class Ols(Rolling):
         self._cxx = math.fsum((x - rx - mx) ** 2 for x in xs)
         self._cxy = math.fsum((x - rx - mx) * (y - ry - my) for x, y in zip(xs, ys, strict=True))
         self._cyy = math.fsum((y - ry - my) ** 2 for y in ys)
+
+
+# The compiled twin of OlsKernel (None: run the Python one). Chosen once, at import.
+_compiled = accel.load("pipelines.core.calculators._cols")
+Kernel: type[OlsKernel] = _compiled.OlsKernel if _compiled is not None else OlsKernel
+
+
+@CALCULATORS.register
+class Ols(Rolling):
+    kind: ClassVar[str] = "ols"
+    Params: ClassVar[type[msgspec.Struct]] = OlsParams
+    kernel: OlsKernel  # or its compiled twin
+    outputs: ClassVar[tuple[str, ...]] = ("slope", "intercept", "r2")
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        assert isinstance(params, OlsParams)
+        self.kernel = kernel = Kernel([0.0] * len(self.outputs), params.x == "time")
+        super().__init__(params)
+        self.results = kernel.results  # the kernel writes the outputs there
+        # The kernel's bound methods are the feeds: no Python frame of the plugin per event.
+        self.update = kernel.update  # type: ignore[method-assign]
+        self.observe_x = kernel.observe_x  # type: ignore[method-assign]
+
+    def feeds(self) -> list[tuple[Feed, Callable[..., float | None]]]:
+        params: OlsParams = self.params  # type: ignore[assignment]
+        own: list[tuple[Feed, Callable[..., float | None]]] = [(params.input, self.update)]
+        if params.x != "time":
+            own.append((params.x, self.observe_x))
+        return own
+
+    def observe_x(self, value: float, ts: int = 0) -> None:
+        """A new value of the x series: held until the next y (replaced by the kernel's)."""
+        self.kernel.observe_x(value, ts)
 
     def reconfigure(self, params: msgspec.Struct) -> bool:
         assert isinstance(params, OlsParams)

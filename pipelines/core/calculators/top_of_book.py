@@ -4,16 +4,22 @@
 (top level or top N levels). Each returns None while a side of the book is empty. Prices are in
 instrument units (the book's integers over ``10**price_decimals``); sizes stay integers where only
 their ratio matters.
+
+They read the book through its public methods only (``best_bid``, ``best_ask``, ``*_price``,
+``top``, ``price_decimals``), so any Book implementation with that API serves. The arithmetic is in
+small kernels (the reference here; a compiled twin in ``_ctop_of_book.pyx``, decision 0113).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta
 
+from pipelines import accel
 from pipelines.core.book import Book
 from pipelines.core.calculators.base import Calculator, Feed
 from pipelines.registry import CALCULATORS
@@ -21,18 +27,109 @@ from pipelines.registry import CALCULATORS
 __all__ = [
     "BookCalculator",
     "Imbalance",
+    "ImbalanceKernel",
     "ImbalanceParams",
     "Microprice",
+    "MicropriceKernel",
     "MicropriceParams",
     "Mid",
+    "MidKernel",
     "MidParams",
     "Spread",
+    "SpreadKernel",
     "SpreadParams",
 ]
 
 
+class MidKernel:
+    """``(best_bid + best_ask) / 2`` in price units."""
+
+    __slots__ = ()
+
+    def update_book(self, book: Book, ts: int = 0) -> float | None:
+        bid, ask = book.best_bid_price(), book.best_ask_price()
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / (2 * 10.0**book.price_decimals)
+
+
+class MicropriceKernel:
+    """``(bid * ask_size + ask * bid_size) / (bid_size + ask_size)``: the size-weighted mid."""
+
+    __slots__ = ()
+
+    def update_book(self, book: Book, ts: int = 0) -> float | None:
+        best_bid, best_ask = book.best_bid(), book.best_ask()
+        if best_bid is None or best_ask is None:
+            return None
+        bid, bid_size = best_bid
+        ask, ask_size = best_ask
+        return (bid * ask_size + ask * bid_size) / (
+            (bid_size + ask_size) * 10.0**book.price_decimals
+        )
+
+
+class SpreadKernel:
+    """``ask - bid`` in price units, or (``bps``) ``10,000 * (ask - bid) / mid``."""
+
+    __slots__ = ("bps",)
+
+    def __init__(self, bps: bool) -> None:
+        self.bps = bps
+
+    def update_book(self, book: Book, ts: int = 0) -> float | None:
+        bid, ask = book.best_bid_price(), book.best_ask_price()
+        if bid is None or ask is None:
+            return None
+        if self.bps:
+            return 20_000.0 * (ask - bid) / (ask + bid) if ask + bid else None
+        return (ask - bid) / 10.0**book.price_decimals
+
+
+class ImbalanceKernel:
+    """``(bid_volume - ask_volume) / (bid_volume + ask_volume)`` over the top ``levels``."""
+
+    __slots__ = ("levels",)
+
+    def __init__(self, levels: int) -> None:
+        self.levels = levels
+
+    def update_book(self, book: Book, ts: int = 0) -> float | None:
+        levels = self.levels
+        if levels == 1:
+            best_bid, best_ask = book.best_bid(), book.best_ask()
+            if best_bid is None or best_ask is None:
+                return None
+            bid_volume, ask_volume = best_bid[1], best_ask[1]
+        else:
+            bids, asks = book.top(levels)
+            if not bids or not asks:
+                return None
+            bid_volume = ask_volume = 0
+            for _, size in bids:
+                bid_volume += size
+            for _, size in asks:
+                ask_volume += size
+        total = bid_volume + ask_volume
+        return (bid_volume - ask_volume) / total if total else None
+
+
+# The compiled twins (None: run the Python kernels). Chosen once, at import.
+_compiled = accel.load("pipelines.core.calculators._ctop_of_book")
+_kernels = _compiled if _compiled is not None else sys.modules[__name__]
+
+
 class BookCalculator(Calculator):
-    """Fed with the consistent book; new params always apply in place (there is no state)."""
+    """Fed with the consistent book; new params always apply in place (there is no state).
+
+    A subclass sets ``kernel`` (an object with ``update_book(book, ts)``) before calling this
+    ``__init__``; the kernel's bound method is the feed."""
+
+    kernel: Any
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        super().__init__(params)
+        self.update_book = self.kernel.update_book  # type: ignore[method-assign]
 
     @property
     def input(self) -> str:
@@ -60,11 +157,9 @@ class Mid(BookCalculator):
     kind: ClassVar[str] = "mid"
     Params: ClassVar[type[msgspec.Struct]] = MidParams
 
-    def update_book(self, book: Book, ts: int = 0) -> float | None:
-        bids, asks = book.bids.keys, book.asks.keys
-        if not bids or not asks:
-            return None
-        return (bids[-1] - asks[-1]) / (2 * 10.0**book.price_decimals)
+    def __init__(self, params: msgspec.Struct) -> None:
+        self.kernel = _kernels.MidKernel()
+        super().__init__(params)
 
 
 class MicropriceParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -78,17 +173,9 @@ class Microprice(BookCalculator):
     kind: ClassVar[str] = "microprice"
     Params: ClassVar[type[msgspec.Struct]] = MicropriceParams
 
-    def update_book(self, book: Book, ts: int = 0) -> float | None:
-        bids, asks = book.bids, book.asks
-        if not bids.keys or not asks.keys:
-            return None
-        bid = bids.keys[-1]
-        ask = -asks.keys[-1]
-        bid_size = bids.levels[bid]
-        ask_size = asks.levels[ask]
-        return (bid * ask_size + ask * bid_size) / (
-            (bid_size + ask_size) * 10.0**book.price_decimals
-        )
+    def __init__(self, params: msgspec.Struct) -> None:
+        self.kernel = _kernels.MicropriceKernel()
+        super().__init__(params)
 
 
 class SpreadParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -101,14 +188,16 @@ class Spread(BookCalculator):
     kind: ClassVar[str] = "spread"
     Params: ClassVar[type[msgspec.Struct]] = SpreadParams
 
-    def update_book(self, book: Book, ts: int = 0) -> float | None:
-        bids, asks = book.bids.keys, book.asks.keys
-        if not bids or not asks:
-            return None
-        bid, ask = bids[-1], -asks[-1]
-        if self.params.unit == "bps":  # type: ignore[attr-defined]
-            return 20_000.0 * (ask - bid) / (ask + bid) if ask + bid else None
-        return (ask - bid) / 10.0**book.price_decimals
+    def __init__(self, params: msgspec.Struct) -> None:
+        assert isinstance(params, SpreadParams)
+        self.kernel = _kernels.SpreadKernel(params.unit == "bps")
+        super().__init__(params)
+
+    def reconfigure(self, params: msgspec.Struct) -> bool:
+        assert isinstance(params, SpreadParams)
+        self.params = params
+        self.kernel.bps = params.unit == "bps"
+        return True
 
 
 class ImbalanceParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -123,22 +212,13 @@ class Imbalance(BookCalculator):
     kind: ClassVar[str] = "imbalance"
     Params: ClassVar[type[msgspec.Struct]] = ImbalanceParams
 
-    def update_book(self, book: Book, ts: int = 0) -> float | None:
-        bids, asks = book.bids, book.asks
-        bid_keys, ask_keys = bids.keys, asks.keys
-        if not bid_keys or not ask_keys:
-            return None
-        levels: int = self.params.levels  # type: ignore[attr-defined]
-        if levels == 1:
-            bid_volume = bids.levels[bid_keys[-1]]
-            ask_volume = asks.levels[-ask_keys[-1]]
-        else:
-            # Walk the keys from the best end (the last element): no slice, no list per call.
-            bid_levels, ask_levels = bids.levels, asks.levels
-            bid_volume = ask_volume = 0
-            for i in range(1, min(levels, len(bid_keys)) + 1):
-                bid_volume += bid_levels[bid_keys[-i]]
-            for i in range(1, min(levels, len(ask_keys)) + 1):
-                ask_volume += ask_levels[-ask_keys[-i]]
-        total = bid_volume + ask_volume
-        return (bid_volume - ask_volume) / total if total else None
+    def __init__(self, params: msgspec.Struct) -> None:
+        assert isinstance(params, ImbalanceParams)
+        self.kernel = _kernels.ImbalanceKernel(params.levels)
+        super().__init__(params)
+
+    def reconfigure(self, params: msgspec.Struct) -> bool:
+        assert isinstance(params, ImbalanceParams)
+        self.params = params
+        self.kernel.levels = params.levels
+        return True

@@ -15,11 +15,12 @@ from typing import Annotated, ClassVar
 import msgspec
 from msgspec import Meta
 
+from pipelines import accel
 from pipelines.core.calculators.base import CalculatorInput
-from pipelines.core.calculators.window import Rolling, WindowParams
+from pipelines.core.calculators.window import Rolling, RollingKernel, WindowParams
 from pipelines.registry import CALCULATORS
 
-__all__ = ["RealizedVol", "RealizedVolParams"]
+__all__ = ["RealizedVol", "RealizedVolKernel", "RealizedVolParams"]
 
 JULIAN_YEAR_SECONDS = 365.25 * 86_400
 
@@ -31,19 +32,23 @@ class RealizedVolParams(WindowParams, frozen=True, forbid_unknown_fields=True, k
     """Seconds in a trading year (a 24/7 market's default; 252 * 6.5 * 3600 for US equities)."""
 
 
-@CALCULATORS.register
-class RealizedVol(Rolling):
-    kind: ClassVar[str] = "realized_vol"
-    Params: ClassVar[type[msgspec.Struct]] = RealizedVolParams
+class RealizedVolKernel(RollingKernel):
+    """Log returns in the window, their compensated sum of squares, and the annualization."""
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self) -> None:
+        super().__init__()
         self._r: deque[float] = deque()
         self._sum_sq = 0.0
         self._carry = 0.0  # Neumaier compensation of _sum_sq
         self._prev = 0.0  # the previous price; 0 until the first one
         self._prev_ts = 0
         self._start = 0  # ts of the price before the oldest retained return
-        super().__init__(params)
+        self.annualize = False
+        self.year_seconds = JULIAN_YEAR_SECONDS
+
+    def configure(self, annualize: bool, year_seconds: float) -> None:
+        self.annualize = annualize
+        self.year_seconds = year_seconds
 
     def update(self, value: float, ts: int = 0) -> float | None:
         prev = self._prev
@@ -63,11 +68,10 @@ class RealizedVol(Rolling):
         self._evict(ts)
         sum_sq = self._sum_sq + self._carry
         sum_sq = sum_sq if sum_sq > 0.0 else 0.0  # rounding never goes negative
-        params: RealizedVolParams = self.params  # type: ignore[assignment]
-        if not params.annualize:
+        if not self.annualize:
             return math.sqrt(sum_sq)
         elapsed = (ts - self._start) / 1e9
-        return math.sqrt(sum_sq * params.year_seconds / elapsed) if elapsed > 0 else None
+        return math.sqrt(sum_sq * self.year_seconds / elapsed) if elapsed > 0 else None
 
     def _drop_oldest(self) -> None:
         self._start = self._ts.popleft()
@@ -88,9 +92,32 @@ class RealizedVol(Rolling):
         self._sum_sq = math.fsum(r * r for r in self._r)
         self._carry = 0.0
 
+
+# The compiled twin of RealizedVolKernel (None: run the Python one). Chosen once, at import.
+_compiled = accel.load("pipelines.core.calculators._cvolatility")
+Kernel: type[RealizedVolKernel] = (
+    _compiled.RealizedVolKernel if _compiled is not None else RealizedVolKernel
+)
+
+
+@CALCULATORS.register
+class RealizedVol(Rolling):
+    kind: ClassVar[str] = "realized_vol"
+    Params: ClassVar[type[msgspec.Struct]] = RealizedVolParams
+    kernel: RealizedVolKernel  # or its compiled twin
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        assert isinstance(params, RealizedVolParams)
+        self.kernel = kernel = Kernel()
+        kernel.configure(params.annualize, params.year_seconds)
+        super().__init__(params)
+        # The kernel's bound method is the feed: no Python frame of the plugin per event.
+        self.update = kernel.update  # type: ignore[method-assign]
+
     def reconfigure(self, params: msgspec.Struct) -> bool:
         assert isinstance(params, RealizedVolParams)
         if params.input != getattr(self.params, "input", None):
             return False
+        self.kernel.configure(params.annualize, params.year_seconds)
         self.resize(params)
         return True

@@ -10,21 +10,33 @@ bounded by what one such stretch can add.
 
 Time windows keep the entries with ``ts > now - seconds`` (the half-open ``(now - T, now]`` of
 pandas' time-based rolling); timestamps are expected not to go backwards.
+
+The per-event state and arithmetic of a rolling calculator live in a *kernel*
+(:class:`RollingKernel` subclasses, one per calculator module): this Python code is the reference,
+and a compiled twin (``_c<module>.pyx``, docs/decisions/0113) replaces it when built. The plugin
+(:class:`Rolling`) owns one kernel and hands the kernel's bound methods to the pipeline.
 """
 
 from __future__ import annotations
 
 import sys
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections import deque
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 from msgspec import Meta
 
 from pipelines.core.calculators.base import Calculator
 
-__all__ = ["RECOMPUTE_MIN", "Rolling", "WindowParams"]
+__all__ = [
+    "RECOMPUTE_MIN",
+    "Rolling",
+    "RollingKernel",
+    "WindowKernel",
+    "WindowParams",
+    "window_limits",
+]
 
 RECOMPUTE_MIN = 64
 SMALL = 8
@@ -45,18 +57,43 @@ class WindowParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("set `window` (entries), `seconds` (time span) or both")
 
 
-class Rolling(Calculator):
-    """A calculator over a window: subclasses keep columns and shifted sums."""
+def window_limits(params: Any) -> tuple[int, int]:
+    """``(entries, span_ns)`` of a window's params: ``sys.maxsize`` / ``0`` when not set."""
+    limit: int = params.window if params.window is not None else sys.maxsize
+    span: int = round(params.seconds * 1e9) if params.seconds is not None else 0
+    return limit, span
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        super().__init__(params)
+
+class WindowKernel(Protocol):
+    """What :class:`Rolling` needs from a kernel (the Python one and its compiled twin)."""
+
+    def set_window(self, limit: int, span: int) -> None: ...
+
+    def resize(self, limit: int, span: int) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+class RollingKernel(ABC):
+    """The reference window: a deque of times, the eviction rule and the recompute schedule.
+
+    Subclasses keep their columns and shifted sums, and implement ``_drop_oldest`` and
+    ``_recompute``. Times are integer ns (``ts_recv``), from 0 up (the compiled twin holds them
+    in int64).
+    """
+
+    def __init__(self) -> None:
         self._ts: deque[int] = deque()
         self._since = 0  # updates since the sums were last recomputed
-        self._set_window(params)
+        self._limit = sys.maxsize
+        self._span = 0
 
-    def _set_window(self, params: Any) -> None:
-        self._limit: int = params.window if params.window is not None else sys.maxsize
-        self._span: int = round(params.seconds * 1e9) if params.seconds is not None else 0
+    def set_window(self, limit: int, span: int) -> None:
+        """Keep at most ``limit`` entries and/or those of the last ``span`` ns (0: no span)."""
+        self._limit = limit
+        self._span = span
 
     def _evict(self, now: int) -> None:
         """Drop the entries outside the window; called after the newest entry was added."""
@@ -78,10 +115,9 @@ class Rolling(Calculator):
             self._since = 0
             self._recompute()
 
-    def resize(self, params: msgspec.Struct) -> None:
+    def resize(self, limit: int, span: int) -> None:
         """A new window keeps the retained entries that fit it (a longer window fills up)."""
-        self.params = params
-        self._set_window(params)
+        self.set_window(limit, span)
         ts = self._ts
         if ts:
             self._evict(ts[-1])
@@ -104,3 +140,25 @@ class Rolling(Calculator):
     @abstractmethod
     def _recompute(self) -> None:
         """Rebuild the running sums from the retained entries, around a fresh reference."""
+
+
+class Rolling(Calculator):
+    """A calculator over a window: owns a kernel (see :class:`RollingKernel`) built by the
+    subclass's ``__init__`` (before calling this one), sized here from the params."""
+
+    kernel: WindowKernel
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        super().__init__(params)
+        self.kernel.set_window(*window_limits(params))
+
+    def resize(self, params: msgspec.Struct) -> None:
+        """A new window keeps the retained entries that fit it (a longer window fills up)."""
+        self.params = params
+        self.kernel.resize(*window_limits(params))
+
+    def clear(self) -> None:
+        self.kernel.clear()
+
+    def __len__(self) -> int:
+        return len(self.kernel)

@@ -15,29 +15,26 @@ from typing import ClassVar
 
 import msgspec
 
+from pipelines import accel
 from pipelines.core.calculators.base import CalculatorInput
-from pipelines.core.calculators.window import Rolling, WindowParams
+from pipelines.core.calculators.window import Rolling, RollingKernel, WindowParams
 from pipelines.registry import CALCULATORS
 
-__all__ = ["ZScore", "ZScoreParams"]
+__all__ = ["ZScore", "ZScoreKernel", "ZScoreParams"]
 
 
 class ZScoreParams(WindowParams, frozen=True, forbid_unknown_fields=True, kw_only=True):
     input: CalculatorInput = "mid"
 
 
-@CALCULATORS.register
-class ZScore(Rolling):
-    kind: ClassVar[str] = "zscore"
-    Params: ClassVar[type[msgspec.Struct]] = ZScoreParams
-
-    def __init__(self, params: msgspec.Struct) -> None:
+class ZScoreKernel(RollingKernel):
+    def __init__(self) -> None:
+        super().__init__()
         self._x: deque[float] = deque()
         self._ref = 0.0  # values enter as value - ref: small numbers even for prices near 1e9
         self._mean = 0.0  # of value - ref
         self._m2 = 0.0  # sum of squared deviations from the mean
         self._run = 0  # trailing run of equal values: a zero variance is exact, not a threshold
-        super().__init__(params)
 
     def update(self, value: float, ts: int = 0) -> float | None:
         x = self._x
@@ -78,6 +75,24 @@ class ZScore(Rolling):
         self._ref = ref = math.fsum(x) / len(x) if x else 0.0
         self._mean = mean = math.fsum(v - ref for v in x) / len(x) if x else 0.0
         self._m2 = math.fsum((v - ref - mean) ** 2 for v in x)
+
+
+# The compiled twin of ZScoreKernel (None: run the Python one). Chosen once, at import.
+_compiled = accel.load("pipelines.core.calculators._czscore")
+Kernel: type[ZScoreKernel] = _compiled.ZScoreKernel if _compiled is not None else ZScoreKernel
+
+
+@CALCULATORS.register
+class ZScore(Rolling):
+    kind: ClassVar[str] = "zscore"
+    Params: ClassVar[type[msgspec.Struct]] = ZScoreParams
+    kernel: ZScoreKernel  # or its compiled twin
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        self.kernel = kernel = Kernel()
+        super().__init__(params)
+        # The kernel's bound method is the feed: no Python frame of the plugin per event.
+        self.update = kernel.update  # type: ignore[method-assign]
 
     def reconfigure(self, params: msgspec.Struct) -> bool:
         assert isinstance(params, ZScoreParams)
