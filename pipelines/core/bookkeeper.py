@@ -14,19 +14,26 @@ changes.
   sends both: its Orders are then only passed on).
 - ``Status`` from a decoder: drives the health; the health's own Status (one per real change)
   is published in its place.
+
+This module is the reference implementation. When the compiled twin ``_cbookkeeper`` is built,
+and the book and health twins are in use, ``BookKeeper`` is its class (the same steps and events;
+docs/decisions/0113). ``PyBookKeeper`` always names the reference class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from pipelines import accel
+from pipelines.core import book as _book
+from pipelines.core import health as _health
 from pipelines.core.book import Book
 from pipelines.core.health import BookHealth
 from pipelines.core.l3 import L3Book
 from pipelines.core.rules.engine import SymbolRules
 from pipelines.events import BookDelta, BookSnapshot, Event, Order, Status, Trade
 
-__all__ = ["BookKeeper"]
+__all__ = ["COMPILED", "BookKeeper", "PyBookKeeper"]
 
 Append = Callable[[Event], None]
 
@@ -120,3 +127,15 @@ class BookKeeper:
             out(change)
         if self.rules.tick:
             self.rules.on_tick(now_ns, self.health.last_active_ns, out)
+
+
+PyBookKeeper = BookKeeper  # the reference class, whichever implementation runs
+
+# The compiled keeper types its book and health as the compiled twins: it runs only with them.
+_compiled = (
+    accel.load("pipelines.core._cbookkeeper") if _book.COMPILED and _health.COMPILED else None
+)
+COMPILED = _compiled is not None
+"""Whether ``BookKeeper`` is the compiled twin's class."""
+if _compiled is not None:
+    BookKeeper = _compiled.BookKeeper  # type: ignore[misc]

@@ -15,15 +15,22 @@ States (a transition table, :data:`TRANSITIONS`, names every legal move):
 ``Status(state="CROSSED")``, clearing it ``Status(state=<state>, reason="uncrossed ...")``, and
 :attr:`BookHealth.label` (what a published ``BookSnapshot.state`` carries) reads ``LIVE|CROSSED``.
 A decoder's ``RESET`` status clears the book and waits for a snapshot (SYNCING).
+
+This module is the reference implementation. When the compiled twin ``_chealth`` is built (and
+``TICKERPLANT_PURE_PYTHON`` is not set), ``BookHealth`` is its class: the same transitions and the
+same ``Status`` events, with C fields (docs/decisions/0113). ``PyBookHealth`` always names the
+reference class.
 """
 
 from __future__ import annotations
 
 from typing import Final, Literal
 
+from pipelines import accel
 from pipelines.events import Status
 
 __all__ = [
+    "COMPILED",
     "DEFAULT_STALE_AFTER_NS",
     "LIVE",
     "RESYNC",
@@ -32,6 +39,7 @@ __all__ = [
     "TRANSITIONS",
     "BookHealth",
     "HealthState",
+    "PyBookHealth",
     "Trigger",
 ]
 
@@ -193,3 +201,12 @@ class BookHealth:
         if self.state == LIVE and silent >= self.stale_after_ns:
             return self._move("silence", f"no update for {silent / 1e9:.1f} s", 0, now_ns)
         return None
+
+
+PyBookHealth = BookHealth  # the reference class, whichever implementation runs
+
+_compiled = accel.load("pipelines.core._chealth")
+COMPILED = _compiled is not None
+"""Whether ``BookHealth`` is the compiled twin's class."""
+if _compiled is not None:
+    BookHealth = _compiled.BookHealth  # type: ignore[misc]
