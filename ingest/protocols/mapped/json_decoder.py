@@ -1,4 +1,10 @@
-"""The ``json`` protocol plugin: WebSocket/NDJSON frames decoded through a venue mapping."""
+"""The ``json`` protocol plugin: WebSocket/NDJSON frames decoded through a venue mapping.
+
+This module is the reference implementation. When its compiled twin (``_cjson_decoder.pyx``,
+docs/decisions/0113) is built and ``TICKERPLANT_PURE_PYTHON`` is not set, ``decode`` runs the twin,
+which gives the same events, errors and state, and hands every frame it does not handle to the
+code below.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import ClassVar
 import msgspec
 
 from ingest.protocols.base import DecodeError, Sequencer
+from pipelines import accel
 from pipelines.events import Event
 from pipelines.registry import PROTOCOLS
 
@@ -15,6 +22,9 @@ from .plugin import MappedDecoder, MappedParams
 from .schema import Mapping
 
 __all__ = ["MappedJsonDecoder", "MappedParams"]
+
+# Chosen once at import; None runs the Python code (tests swap it to compare both paths).
+_compiled = accel.load("ingest.protocols.mapped._cjson_decoder")
 
 
 @PROTOCOLS.register
@@ -32,21 +42,26 @@ class MappedJsonDecoder(MappedDecoder):
         super().__init__(stream, params, sequencer)
         # JSON floats arrive as their source text so prices stay exact (see numbers.scale).
         self._decoder = msgspec.json.Decoder(float_hook=str)
+        fast = _compiled.fast_path(self.engine, self._frame) if _compiled is not None else None
+        #: Whether ``decode`` runs the compiled twin (False: pure Python, or a mapping whose
+        #: routing the twin does not compile).
+        self.accelerated = fast is not None
+        if fast is not None:
+            # The bound C method itself: no Python frame between the caller and the twin.
+            self.decode = fast.decode  # type: ignore[method-assign]
 
-    def decode(self, data: bytes, ts_recv: int) -> list[Event]:
+    def _frame(self, data: bytes) -> object:
         try:
-            frame = self._decoder.decode(data)
+            return self._decoder.decode(data)
         except msgspec.DecodeError as exc:
             raise DecodeError("bad_json", str(exc)) from None
-        return self.engine.process(frame, ts_recv)
+
+    def decode(self, data: bytes, ts_recv: int) -> list[Event]:
+        return self.engine.process(self._frame(data), ts_recv)
 
     def apply_snapshot(self, url: str, body: bytes, ts_recv: int) -> list[Event]:
         """A REST snapshot response for the book-sync rule; replays buffered updates after it."""
-        try:
-            frame = self._decoder.decode(body)
-        except msgspec.DecodeError as exc:
-            raise DecodeError("bad_json", str(exc)) from None
-        return self.engine.apply_snapshot(url, frame, ts_recv)
+        return self.engine.apply_snapshot(url, self._frame(body), ts_recv)
 
     def needs_snapshot(self) -> set[str]:
         """Symbols whose book waits for a REST snapshot (first sync, or after a gap)."""

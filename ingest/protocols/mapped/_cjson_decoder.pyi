@@ -1,0 +1,23 @@
+"""Type stub of the compiled twin ``_cjson_decoder.pyx`` (mypy reads this; see json_decoder)."""
+
+from collections.abc import Callable
+from typing import Any
+
+from pipelines.events import Event
+
+from .engine import MappedEngine
+
+__all__ = ["FastPath", "fast_path"]
+
+class FastPath:
+    """The compiled decode of one MappedJsonDecoder, sharing the reference engine's state."""
+
+    compiled: dict[str, str]
+    """Message name -> "" when compiled, else why the reference handles it."""
+    fallbacks: int
+    """Frames handed to the reference code so far."""
+
+    def __init__(self, engine: MappedEngine, frame_of: Callable[[bytes], Any]) -> None: ...
+    def decode(self, data: bytes, ts_recv: int) -> list[Event]: ...
+
+def fast_path(engine: MappedEngine, frame_of: Callable[[bytes], Any]) -> FastPath | None: ...

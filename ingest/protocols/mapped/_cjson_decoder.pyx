@@ -1,0 +1,1572 @@
+# cython: language_level=3
+"""Compiled twin of the mapped JSON decoder (json_decoder.py + engine.py + the handlers).
+
+Why it exists: the pure-Python decoder spends most of a frame building dicts, lists and strings
+that the mapping never reads, then walking them through closures (docs/decisions/0015). This twin
+parses the frame's bytes once into a flat *tape* (C structs: kind, byte span, next sibling) and
+runs the compiled mapping plan on the tape: routing, paths, decimal strings straight to scaled
+integers, the book-sync rule and the book view. Python objects are made only for what the
+events hold.
+
+Why it stays exact: the pure-Python modules are the reference, and this twin shares their state
+(Sequencer, DecoderStats, Scales, each book handler's BookView and SymbolSync). Whenever a frame
+is anything but the plain case (invalid or unusual JSON: escapes, non-ASCII, big numbers; a value
+of an unexpected type; anything that would raise DecodeError; a book that is not LIVE; a gap; a
+snapshot; a message kind this twin does not compile), the twin bails out *before it has changed
+any state* and the frame goes through the reference code, which gives the reference's events, the
+reference's DecodeError and the reference's state by construction. Bail-outs are rare on a real
+feed and cost one extra parse.
+
+Nothing here is venue-specific: everything comes from the Mapping structs and the reference
+handlers' own compiled state.
+"""
+
+from cpython.long cimport PyLong_FromLongLong
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcmp
+
+from bisect import bisect_left, insort
+
+from ingest.protocols.base import DecodeError
+from pipelines.events import BookDelta, Quote, Trade
+
+from .book import BookHandler
+from .messages import QuoteHandler, TradeHandler
+from .numbers import scale as _py_scale
+from .numbers import timestamp_ns as _py_timestamp_ns
+from .paths import MISSING, parse_path
+from .schema import FieldSpec
+
+__all__ = ["FastPath", "fast_path"]
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object, Py_ssize_t*) except NULL
+    bint PyUnicode_IS_COMPACT_ASCII(object)
+    void* PyUnicode_DATA(object)
+    Py_ssize_t PyUnicode_GET_LENGTH(object)
+    const char* PyBytes_AS_STRING(object)
+    Py_ssize_t PyBytes_GET_SIZE(object)
+
+
+class _Bail(Exception):
+    """Internal: this frame goes through the reference code (raised before any state change)."""
+
+
+class _Unsupported(Exception):
+    """Internal, at compile time: a mapping construct this twin leaves to the reference code."""
+
+
+# Tape node kinds.
+cdef enum:
+    K_OBJ = 1
+    K_ARR = 2
+    K_STR = 3
+    K_INT = 4
+    K_FLOAT = 5
+    K_TRUE = 6
+    K_FALSE = 7
+    K_NULL = 8
+
+cdef enum:
+    MAX_DEPTH = 64
+    MAX_STEPS = 8
+    S_KEY = 1
+    S_INDEX = 2
+    S_SLICE = 3
+
+# INT64_MAX // 10 - 1: one more digit can never overflow an int64.
+cdef uint64_t _ACC_LIMIT = 922337203685477579ULL
+cdef int64_t _POW10[19]
+_p = 1
+for _i in range(19):
+    _POW10[_i] = _p
+    _p *= 10
+
+_UNIT_DECIMALS = {"s": 9, "ms": 6, "us": 3, "ns": 0}
+_TRADE_SIDES = frozenset({"buy", "sell", ""})
+_BOOK_SIDES = {"bid": "bid", "ask": "ask", "buy": "bid", "sell": "ask"}
+_ACTIONS = {"new": 1, "change": 2, "delete": 3}
+_ACTION_NAMES = ("", "new", "change", "delete")
+_NOTSET = object()
+
+
+cdef struct Node:
+    int kind
+    int start      # strings: first byte after the quote; other kinds: first byte
+    int end        # strings: the closing quote; numbers and literals: one past the last byte
+    int next       # tape index of the next sibling (containers: past their last descendant)
+    int count      # containers: elements (objects: members)
+    int64_t ival   # K_INT: the value
+
+
+cdef class Tape:
+    """One frame parsed into nodes. Accepts a strict subset of what msgspec accepts: anything
+    else (invalid JSON too) makes ``parse`` return 0 and the reference decoder decide."""
+
+    cdef Node* nodes
+    cdef int cap
+    cdef int n
+    cdef const unsigned char* s
+    cdef object data
+
+    def __dealloc__(self):
+        free(self.nodes)
+
+    cdef int _grow(self, Py_ssize_t length) except -1:
+        cdef Py_ssize_t want = length + 2
+        cdef Node* nodes
+        if want > 0x3FFFFFFF:
+            return 0
+        if want > self.cap:
+            nodes = <Node*>realloc(self.nodes, want * sizeof(Node))
+            if nodes == NULL:
+                raise MemoryError()
+            self.nodes = nodes
+            self.cap = <int>want
+        return 1
+
+    cdef int parse(self, bytes data) except -1:
+        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(data)
+        cdef Py_ssize_t length = PyBytes_GET_SIZE(data)
+        cdef Py_ssize_t pos = 0
+        cdef int stack[MAX_DEPTH]
+        cdef int depth = 0
+        cdef int n = 0
+        cdef int parent
+        cdef unsigned char c
+        cdef Py_ssize_t start, digits
+        cdef uint64_t acc
+        cdef bint neg, isfloat
+        cdef Node* node
+        if not self._grow(length):
+            return 0
+        self.data = data
+        self.s = s
+        nodes = self.nodes
+        while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+            pos += 1
+        # Every iteration reads one value at pos, then the separator or closer after it.
+        while True:
+            if pos >= length:
+                return 0
+            c = s[pos]
+            node = &nodes[n]
+            node.start = <int>pos
+            node.count = 0
+            if c == 123 or c == 91:  # { [
+                if depth == MAX_DEPTH:
+                    return 0
+                node.kind = K_OBJ if c == 123 else K_ARR
+                if depth and nodes[stack[depth - 1]].kind == K_ARR:
+                    nodes[stack[depth - 1]].count += 1
+                stack[depth] = n
+                depth += 1
+                n += 1
+                pos += 1
+                while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+                    pos += 1
+                if pos < length and s[pos] == (125 if c == 123 else 93):  # empty container
+                    pos += 1
+                    depth -= 1
+                    nodes[stack[depth]].next = n
+                    nodes[stack[depth]].end = <int>pos
+                elif c == 123:
+                    if not self._key(&pos, &n, length, stack[depth - 1]):
+                        return 0
+                    continue
+                else:
+                    continue
+            else:
+                if depth:
+                    parent = stack[depth - 1]
+                    if nodes[parent].kind == K_ARR:
+                        nodes[parent].count += 1
+                if c == 34:  # "
+                    pos += 1
+                    start = pos
+                    while pos < length:
+                        c = s[pos]
+                        if c == 34:
+                            break
+                        if c == 92 or c < 32 or c >= 128:  # escapes, controls, non-ASCII
+                            return 0
+                        pos += 1
+                    if pos >= length:
+                        return 0
+                    node.kind = K_STR
+                    node.start = <int>start
+                    node.end = <int>pos
+                    pos += 1
+                elif c == 45 or (48 <= c <= 57):  # - digit
+                    start = pos
+                    neg = c == 45
+                    if neg:
+                        pos += 1
+                    if pos >= length or not (48 <= s[pos] <= 57):
+                        return 0
+                    acc = 0
+                    digits = 0
+                    if s[pos] == 48:
+                        pos += 1
+                        digits = 1
+                        if pos < length and 48 <= s[pos] <= 57:
+                            return 0
+                    else:
+                        while pos < length and 48 <= s[pos] <= 57:
+                            if digits < 18:
+                                acc = acc * 10 + (s[pos] - 48)
+                            digits += 1
+                            pos += 1
+                    isfloat = False
+                    if pos < length and s[pos] == 46:  # .
+                        pos += 1
+                        if pos >= length or not (48 <= s[pos] <= 57):
+                            return 0
+                        while pos < length and 48 <= s[pos] <= 57:
+                            pos += 1
+                        isfloat = True
+                    if pos < length and (s[pos] == 101 or s[pos] == 69):  # e E
+                        pos += 1
+                        if pos < length and (s[pos] == 43 or s[pos] == 45):
+                            pos += 1
+                        if pos >= length or not (48 <= s[pos] <= 57):
+                            return 0
+                        while pos < length and 48 <= s[pos] <= 57:
+                            pos += 1
+                        isfloat = True
+                    if isfloat:
+                        node.kind = K_FLOAT
+                    else:
+                        # Big integers and "-0" go to the reference (their text is not str(int)).
+                        if digits > 18 or (neg and acc == 0):
+                            return 0
+                        node.kind = K_INT
+                        node.ival = -<int64_t>acc if neg else <int64_t>acc
+                    node.start = <int>start
+                    node.end = <int>pos
+                elif c == 116 and length - pos >= 4 and memcmp(s + pos, b"true", 4) == 0:
+                    node.kind = K_TRUE
+                    pos += 4
+                    node.end = <int>pos
+                elif c == 102 and length - pos >= 5 and memcmp(s + pos, b"false", 5) == 0:
+                    node.kind = K_FALSE
+                    pos += 5
+                    node.end = <int>pos
+                elif c == 110 and length - pos >= 4 and memcmp(s + pos, b"null", 4) == 0:
+                    node.kind = K_NULL
+                    pos += 4
+                    node.end = <int>pos
+                else:
+                    return 0
+                n += 1
+                node.next = n
+            # After a value: close containers, or move to the next element.
+            while True:
+                while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+                    pos += 1
+                if depth == 0:
+                    if pos != length:
+                        return 0
+                    self.n = n
+                    return 1
+                if pos >= length:
+                    return 0
+                c = s[pos]
+                parent = stack[depth - 1]
+                if c == 44:  # ,
+                    pos += 1
+                    while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+                        pos += 1
+                    if nodes[parent].kind == K_OBJ:
+                        if not self._key(&pos, &n, length, parent):
+                            return 0
+                    break
+                if c == (125 if nodes[parent].kind == K_OBJ else 93):
+                    pos += 1
+                    depth -= 1
+                    nodes[parent].next = n
+                    nodes[parent].end = <int>pos
+                    continue
+                return 0
+
+    cdef inline int _key(self, Py_ssize_t* ppos, int* pn, Py_ssize_t length, int obj) noexcept:
+        # A member's key and its ':' (counted on object ``obj``); the parser then reads the value.
+        cdef const unsigned char* s = self.s
+        cdef Py_ssize_t pos = ppos[0]
+        cdef Py_ssize_t start
+        cdef int n = pn[0]
+        cdef Node* node = &self.nodes[n]
+        cdef unsigned char c
+        if pos >= length or s[pos] != 34:
+            return 0
+        pos += 1
+        start = pos
+        while pos < length:
+            c = s[pos]
+            if c == 34:
+                break
+            if c == 92 or c < 32 or c >= 128:
+                return 0
+            pos += 1
+        if pos >= length:
+            return 0
+        node.kind = K_STR
+        node.start = <int>start
+        node.end = <int>pos
+        node.count = 0
+        node.next = n + 1
+        pos += 1
+        while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+            pos += 1
+        if pos >= length or s[pos] != 58:  # :
+            return 0
+        pos += 1
+        while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+            pos += 1
+        self.nodes[obj].count += 1
+        ppos[0] = pos
+        pn[0] = n + 1
+        return 1
+
+
+# -- values on the tape -------------------------------------------------------------------------
+cdef inline bint _scalar(Tape t, int i) noexcept:
+    return t.nodes[i].kind >= K_STR
+
+
+cdef object _text(Tape t, int i):
+    # The source text of a scalar: a string's content, a number's or literal's spelling. For
+    # every scalar the tape accepts, this is exactly ``compile.map_key`` of the decoded value.
+    cdef Node* node = &t.nodes[i]
+    return PyUnicode_DecodeASCII(<const char*>(t.s + node.start), node.end - node.start, NULL)
+
+
+cdef object _value(Tape t, int i):
+    """The value msgspec (``float_hook=str``) would give for a scalar node; bail on containers."""
+    cdef int kind = t.nodes[i].kind
+    if kind == K_STR or kind == K_FLOAT:
+        return _text(t, i)
+    if kind == K_INT:
+        return PyLong_FromLongLong(t.nodes[i].ival)
+    if kind == K_TRUE:
+        return True
+    if kind == K_FALSE:
+        return False
+    if kind == K_NULL:
+        return None
+    raise _Bail()
+
+
+cdef inline int _decimals_of(Tape t, int i) noexcept:
+    # numbers.decimals_of: digits after the point of a decimal string (JSON floats arrive as
+    # their text), 0 for anything else and for exponent notation.
+    cdef Node* node = &t.nodes[i]
+    cdef int k, point = -1
+    if node.kind != K_STR and node.kind != K_FLOAT:
+        return 0
+    for k in range(node.start, node.end):
+        if t.s[k] == 46 and point < 0:
+            point = k
+        elif t.s[k] == 101 or t.s[k] == 69:
+            return 0
+    return 0 if point < 0 else node.end - point - 1
+
+
+cdef int _parse_decimal(const unsigned char* p, int length, int decimals, bint truncate,
+                        int64_t* out) noexcept:
+    """numbers.scale of a decimal string, for the plain forms only: [-]digits[.digits].
+
+    Returns 1 with the exact result in ``out``, or 0 when Python must decide (other spellings,
+    a precision error, a result beyond int64). ``truncate``: timestamp_ns drops sub-unit digits.
+    """
+    cdef int j = 0, frac = 0, ndigits = 0
+    cdef bint neg = False, point = False
+    cdef uint64_t acc = 0
+    cdef unsigned char c
+    if length > 0 and p[0] == 45:
+        neg = True
+        j = 1
+    while j < length:
+        c = p[j]
+        j += 1
+        if c == 46:
+            if point:
+                return 0
+            point = True
+            if truncate and decimals == 0:
+                break
+            continue
+        if c < 48 or c > 57:
+            return 0
+        if point:
+            if frac == decimals:
+                if c != 48:
+                    return 0  # a precision error: the reference raises it
+                continue
+            frac += 1
+        if acc > _ACC_LIMIT:
+            return 0
+        acc = acc * 10 + (c - 48)
+        ndigits += 1
+        if truncate and point and frac == decimals:
+            break
+    if ndigits == 0:
+        return 0
+    decimals -= frac
+    if decimals > 18 or (decimals and acc > <uint64_t>(9223372036854775807 // _POW10[decimals])):
+        return 0
+    acc *= <uint64_t>_POW10[decimals]
+    out[0] = -<int64_t>acc if neg else <int64_t>acc
+    return 1
+
+
+cdef object _scale(Tape t, int i, int decimals, bint scaled):
+    """numbers.scale of a node's value, or bail where the reference would raise."""
+    cdef Node* node = &t.nodes[i]
+    cdef int64_t result
+    cdef int kind = node.kind
+    if kind == K_STR or kind == K_FLOAT:
+        if _parse_decimal(t.s + node.start, node.end - node.start, decimals, False, &result):
+            return PyLong_FromLongLong(result)
+        return _py_call_scale(_text(t, i), decimals, scaled)
+    if kind == K_INT:
+        if scaled:
+            return PyLong_FromLongLong(node.ival)
+        return PyLong_FromLongLong(node.ival) * _POW10_OBJ[decimals]
+    raise _Bail()
+
+
+_POW10_OBJ = tuple(10**i for i in range(40))
+
+
+cdef object _py_call_scale(object value, int decimals, bint scaled):
+    try:
+        return _py_scale(value, decimals, scaled)
+    except DecodeError:
+        raise _Bail() from None
+
+
+cdef object _time(Tape t, int i, str unit, int decimals):
+    """context.compile_time of a node: 0 for null, else numbers.timestamp_ns."""
+    cdef Node* node = &t.nodes[i]
+    cdef int64_t result
+    cdef int kind = node.kind
+    if kind == K_NULL:
+        return 0
+    if decimals >= 0:
+        if kind == K_INT:
+            return PyLong_FromLongLong(node.ival) * _POW10_OBJ[decimals]
+        if kind == K_STR or kind == K_FLOAT:
+            if _parse_decimal(t.s + node.start, node.end - node.start, decimals, True, &result):
+                return PyLong_FromLongLong(result)
+    return _py_call_time(_value(t, i), unit)
+
+
+cdef object _py_call_time(object value, str unit):
+    if value is None:
+        return 0
+    try:
+        return _py_timestamp_ns(value, unit)
+    except DecodeError:
+        raise _Bail() from None
+
+
+cdef object _int_value(Tape t, int i):
+    """context.compile_int of a node: ids, sequence numbers, digits in strings too."""
+    cdef Node* node = &t.nodes[i]
+    cdef int64_t result
+    cdef int kind = node.kind
+    if kind == K_INT:
+        return PyLong_FromLongLong(node.ival)
+    if kind == K_NULL:
+        return 0
+    if kind == K_TRUE:
+        return 1
+    if kind == K_FALSE:
+        return 0
+    if kind == K_STR:
+        if _parse_decimal(t.s + node.start, node.end - node.start, 0, False, &result):
+            # "12." and "-.5"-like spellings parse here but int() refuses them: only digits.
+            if _all_digits(t, i):
+                return PyLong_FromLongLong(result)
+        return _int_object(_text(t, i))
+    raise _Bail()
+
+
+cdef bint _all_digits(Tape t, int i) noexcept:
+    cdef Node* node = &t.nodes[i]
+    cdef int k = node.start
+    if k < node.end and t.s[k] == 45:
+        k += 1
+    if k == node.end:
+        return False
+    while k < node.end:
+        if not (48 <= t.s[k] <= 57):
+            return False
+        k += 1
+    return True
+
+
+cdef object _int_object(object found):
+    # compile_int's conversion of a Python value; where it raises, the reference must run.
+    if found is MISSING or found is None:
+        return 0
+    if type(found) is int:
+        return found
+    try:
+        return int(found)
+    except (TypeError, ValueError):
+        raise _Bail() from None
+
+
+# -- compiled paths and fields ------------------------------------------------------------------
+cdef class CPath:
+    """paths.compile_path on the tape: key, index and (last-step) slice steps."""
+
+    cdef int nsteps
+    cdef int kinds[MAX_STEPS]
+    cdef Py_ssize_t indexes[MAX_STEPS]
+    cdef const char* keys[MAX_STEPS]
+    cdef Py_ssize_t lengths[MAX_STEPS]
+    cdef list _keep
+    cdef object slice_
+    cdef readonly bint ends_slice
+
+    def __init__(self, str text):
+        steps = parse_path(text)
+        if len(steps) > MAX_STEPS:
+            raise _Unsupported(f"path {text!r} is too long")
+        self._keep = []
+        self.nsteps = len(steps)
+        self.ends_slice = False
+        for k, step in enumerate(steps):
+            if type(step) is str:
+                encoded = step.encode("utf-8")
+                self._keep.append(encoded)
+                self.kinds[k] = S_KEY
+                self.keys[k] = PyBytes_AS_STRING(encoded)
+                self.lengths[k] = PyBytes_GET_SIZE(encoded)
+            elif type(step) is int:
+                self.kinds[k] = S_INDEX
+                self.indexes[k] = step
+            else:
+                if k != len(steps) - 1:
+                    # A slice in the middle yields a list that later steps index: rare, and
+                    # left to the reference.
+                    raise _Unsupported(f"path {text!r}: a slice before the last step")
+                self.kinds[k] = S_SLICE
+                self.slice_ = step
+                self.ends_slice = True
+
+    cdef int resolve(self, Tape t, int i) noexcept:
+        """The node at the path from node ``i``, or -1 for MISSING. A path ending in a slice
+        gives the array it slices (the slice itself is taken by ``elements``)."""
+        cdef int k, m, found, count
+        cdef Py_ssize_t index, klen
+        cdef Node* nodes = t.nodes
+        cdef const char* key
+        for k in range(self.nsteps):
+            if self.kinds[k] == S_KEY:
+                if nodes[i].kind != K_OBJ:
+                    return -1
+                key = self.keys[k]
+                klen = self.lengths[k]
+                found = -1
+                m = i + 1
+                # The last of duplicate keys wins, as in a decoded dict.
+                for _ in range(nodes[i].count):
+                    if (nodes[m].end - nodes[m].start == klen
+                            and memcmp(t.s + nodes[m].start, key, klen) == 0):
+                        found = m + 1
+                    m = nodes[m + 1].next
+                if found < 0:
+                    return -1
+                i = found
+            elif self.kinds[k] == S_INDEX:
+                if nodes[i].kind != K_ARR:
+                    return -1
+                count = nodes[i].count
+                index = self.indexes[k]
+                if index < 0:
+                    index += count
+                if index < 0 or index >= count:
+                    return -1
+                m = i + 1
+                for _ in range(index):
+                    m = nodes[m].next
+                i = m
+            else:
+                if nodes[i].kind != K_ARR:
+                    return -1
+        return i
+
+
+cdef list _elements(Tape t, int i, object slice_):
+    """The element nodes of array ``i`` (``slice_`` applied when not None)."""
+    cdef int m = i + 1
+    cdef int count = t.nodes[i].count
+    cdef list every = []
+    for _ in range(count):
+        every.append(m)
+        m = t.nodes[m].next
+    if slice_ is not None:
+        return every[slice_]
+    return every
+
+
+cdef class CField:
+    """compile.compile_field on the tape. ``simple``: the value is the path's node itself."""
+
+    cdef CPath path
+    cdef bint absent, is_const, simple, required
+    cdef object const, default
+    cdef dict table
+    cdef str name, unit
+
+    def __init__(self, field, str name, bint required=True):
+        self.name = name
+        self.required = required
+        self.absent = field is None
+        self.is_const = False
+        self.simple = False
+        self.unit = "ns"
+        if field is None:
+            return
+        spec = FieldSpec(path=field) if isinstance(field, str) else field
+        self.unit = spec.unit
+        if spec.const is not None:
+            self.is_const = True
+            self.const = spec.const
+            return
+        self.path = CPath(spec.path)
+        if self.path.ends_slice:
+            raise _Unsupported(f"{name}: a slice where a value is expected")
+        self.default = spec.default
+        self.table = dict(spec.map) if spec.map else None
+        self.simple = self.table is None and self.default is None
+
+    cdef int node(self, Tape t, int i) except -2:
+        """A simple field's node, -1 when absent and optional; bail when absent and required."""
+        cdef int found = self.path.resolve(t, i)
+        if found < 0 and self.required:
+            raise _Bail()
+        return found
+
+    cdef object value(self, Tape t, int i):
+        """The field's Python value as the reference getter returns it (MISSING when absent)."""
+        cdef int found
+        if self.absent:
+            return MISSING
+        if self.is_const:
+            return self.const
+        found = self.path.resolve(t, i)
+        if self.table is None:
+            if found < 0:
+                if self.default is not None:
+                    return self.default
+                if self.required:
+                    raise _Bail()
+                return MISSING
+            return _value(t, found)
+        if found < 0:
+            if self.default is not None:
+                return self.default
+            if self.required:
+                raise _Bail()
+            return MISSING
+        if not _scalar(t, found):
+            raise _Bail()
+        mapped = self.table.get(_text(t, found))
+        if mapped is None:
+            if self.default is not None:
+                return self.default
+            raise _Bail()
+        return mapped
+
+
+cdef class CTime:
+    """context.compile_time: integer ns, 0 when the mapping or the message has none."""
+
+    cdef CField field
+    cdef str unit
+    cdef int decimals
+
+    def __init__(self, field):
+        self.field = None if field is None else CField(field, "ts_exchange", False)
+        self.unit = "ns" if field is None else self.field.unit
+        self.decimals = _UNIT_DECIMALS.get(self.unit, -1)
+
+    cdef object get(self, Tape t, int i):
+        cdef int found
+        if self.field is None:
+            return 0
+        if self.field.simple:
+            found = self.field.path.resolve(t, i)
+            return 0 if found < 0 else _time(t, found, self.unit, self.decimals)
+        return _py_call_time(_none_for_missing(self.field.value(t, i)), self.unit)
+
+
+cdef inline object _none_for_missing(object value):
+    return None if value is MISSING else value
+
+
+cdef class CInt:
+    """context.compile_int: an integer (digits in strings too), 0 when absent."""
+
+    cdef CField field
+
+    def __init__(self, field, str name, bint required=False):
+        self.field = None if field is None else CField(field, name, required)
+
+    cdef object get(self, Tape t, int i):
+        cdef int found
+        if self.field is None:
+            return 0
+        if self.field.simple:
+            found = self.field.node(t, i)
+            return 0 if found < 0 else _int_value(t, found)
+        return _int_object(self.field.value(t, i))
+
+
+cdef class _SymbolCache:
+    """Symbols repeat on every message: reuse the str objects instead of decoding each time."""
+
+    cdef list items
+
+    def __init__(self):
+        self.items = []
+
+    cdef object get(self, Tape t, int i):
+        cdef Node* node = &t.nodes[i]
+        cdef Py_ssize_t length = node.end - node.start
+        cdef const char* start = <const char*>(t.s + node.start)
+        if node.kind != K_STR and node.kind != K_INT:
+            raise _Bail()  # compile_symbol raises bad_symbol on anything else
+        for item in self.items:
+            if (PyUnicode_GET_LENGTH(item) == length
+                    and memcmp(PyUnicode_DATA(item), start, length) == 0):
+                return item
+        text = _text(t, i)
+        if len(self.items) >= 256:
+            self.items = []
+        self.items.append(text)
+        return text
+
+
+# -- handlers -----------------------------------------------------------------------------------
+cdef class _Handler:
+    """What every compiled handler holds: the reference context, root, symbol, ts, venue seq."""
+
+    cdef object ctx, scales_by, scales, sequencer, stats
+    cdef str stream
+    cdef CPath root
+    cdef CField symbol
+    cdef CTime ts
+    cdef CInt vseq
+    cdef _SymbolCache symbols
+    cdef bint scaled
+
+    def __init__(self, ctx, spec):
+        self.ctx = ctx
+        self.stream = ctx.stream
+        self.scales = ctx.scales
+        self.scales_by = ctx.scales._by_symbol
+        self.scaled = ctx.scales.scaled
+        self.sequencer = ctx.sequencer
+        self.stats = ctx.stats
+        self.root = CPath(spec.root)
+        if self.root.ends_slice:
+            raise _Unsupported("root: a slice")
+        self.symbol = CField(spec.symbol, "symbol")
+        self.ts = CTime(spec.ts_exchange)
+        self.vseq = CInt(spec.venue_seq, "venue_seq")
+        self.symbols = _SymbolCache()
+
+    cdef object symbol_of(self, Tape t, int body):
+        cdef int found
+        if self.symbol.simple:
+            found = self.symbol.node(t, body)
+            return self.symbols.get(t, found)
+        value = self.symbol.value(t, body)
+        if type(value) is str:
+            return value
+        if type(value) is int:
+            return str(value)
+        raise _Bail()
+
+    cdef list decimals(self, str symbol):
+        # Scales.get without a method call on the hot path (the same list object: learn()
+        # fills it in place, and so does commit_learn below).
+        found = self.scales_by.get(symbol)
+        if found is None:
+            found = self.scales.get(symbol)
+        return found
+
+    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
+        raise NotImplementedError
+
+
+cdef int _max_decimals(Tape t, int a, int b) noexcept:
+    cdef int x = _decimals_of(t, a)
+    cdef int y = _decimals_of(t, b) if b >= 0 else 0
+    return x if x > y else y
+
+
+cdef class _Quote(_Handler):
+    cdef CField bid, bid_size, ask, ask_size
+
+    def __init__(self, ctx, spec):
+        _Handler.__init__(self, ctx, spec)
+        self.bid = _simple(spec.bid_price, "bid_price")
+        self.bid_size = _simple(spec.bid_size, "bid_size")
+        self.ask = _simple(spec.ask_price, "ask_price")
+        self.ask_size = _simple(spec.ask_size, "ask_size")
+
+    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
+        cdef int body = self.root.resolve(t, frame)
+        if body < 0:
+            raise _Bail()
+        symbol = self.symbol_of(t, body)
+        cdef int bid = self.bid.node(t, body)
+        cdef int bid_size = self.bid_size.node(t, body)
+        cdef int ask = self.ask.node(t, body)
+        cdef int ask_size = self.ask_size.node(t, body)
+        decimals = self.decimals(symbol)
+        pd, sd = decimals
+        learn_pd = pd is None
+        learn_sd = sd is None
+        if learn_pd:
+            pd = _max_decimals(t, bid, ask)
+        if learn_sd:
+            sd = _max_decimals(t, bid_size, ask_size)
+        venue_seq = self.vseq.get(t, body)
+        ts = self.ts.get(t, body)
+        scaled = self.scaled
+        bid_price = _scale(t, bid, pd, scaled)
+        bid_qty = _scale(t, bid_size, sd, scaled)
+        ask_price = _scale(t, ask, pd, scaled)
+        ask_qty = _scale(t, ask_size, sd, scaled)
+        # Nothing can fail from here on: commit.
+        if learn_pd:
+            decimals[0] = pd
+        if learn_sd:
+            decimals[1] = sd
+        sequencer = self.sequencer
+        seq = sequencer.seq + 1
+        sequencer.seq = seq
+        out.append(
+            Quote(
+                stream=self.stream,
+                symbol=symbol,
+                seq=seq,
+                venue_seq=venue_seq,
+                ts_exchange=ts,
+                ts_recv=ts_recv,
+                bid_price=bid_price,
+                bid_size=bid_qty,
+                ask_price=ask_price,
+                ask_size=ask_qty,
+                price_decimals=pd,
+                size_decimals=sd,
+            )
+        )
+        return 1
+
+
+cdef CField _simple(field, str name):
+    compiled = CField(field, name)
+    if not compiled.simple:
+        # A price from a map or a constant: legal, rare, left to the reference.
+        raise _Unsupported(f"{name}: only a path is compiled")
+    return compiled
+
+
+cdef class _Trade(_Handler):
+    cdef CField price, size, side, trade_id
+
+    def __init__(self, ctx, spec):
+        _Handler.__init__(self, ctx, spec)
+        self.price = _simple(spec.price, "price")
+        self.size = _simple(spec.size, "size")
+        self.side = CField(spec.side, "side", False)
+        self.trade_id = CField(spec.trade_id, "trade_id", False)
+
+    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
+        cdef int body = self.root.resolve(t, frame)
+        if body < 0:
+            raise _Bail()
+        symbol = self.symbol_of(t, body)
+        cdef int price = self.price.node(t, body)
+        cdef int size = self.size.node(t, body)
+        decimals = self.decimals(symbol)
+        pd, sd = decimals
+        learn_pd = pd is None
+        learn_sd = sd is None
+        if learn_pd:
+            pd = _decimals_of(t, price)
+        if learn_sd:
+            sd = _decimals_of(t, size)
+        side = self.side.value(t, body)
+        if side is MISSING:
+            side = ""
+        if type(side) is not str or side not in _TRADE_SIDES:
+            raise _Bail()
+        trade_id = self.trade_id.value(t, body)
+        if trade_id is MISSING:
+            trade_id = ""
+        elif type(trade_id) is not str:
+            trade_id = str(trade_id)  # messages._text: str() of a scalar
+        venue_seq = self.vseq.get(t, body)
+        ts = self.ts.get(t, body)
+        scaled = self.scaled
+        price_value = _scale(t, price, pd, scaled)
+        size_value = _scale(t, size, sd, scaled)
+        if learn_pd:
+            decimals[0] = pd
+        if learn_sd:
+            decimals[1] = sd
+        sequencer = self.sequencer
+        seq = sequencer.seq + 1
+        sequencer.seq = seq
+        out.append(
+            Trade(
+                stream=self.stream,
+                symbol=symbol,
+                seq=seq,
+                venue_seq=venue_seq,
+                ts_exchange=ts,
+                ts_recv=ts_recv,
+                price=price_value,
+                size=size_value,
+                price_decimals=pd,
+                size_decimals=sd,
+                side=side,
+                trade_id=trade_id,
+            )
+        )
+        return 1
+
+
+cdef class _Levels:
+    """One compiled ``levels`` list (book._Levels on the tape)."""
+
+    cdef CPath get, price, size, id
+    cdef CField side_field, action
+    cdef CInt level
+    cdef CTime ts
+    cdef str side
+    cdef bint snapshot, single, plain
+
+    def __init__(self, spec):
+        self.get = CPath(spec.path)
+        self.side = spec.side or ""
+        self.side_field = CField(spec.side_field, "side") if spec.side_field else None
+        self.price = CPath(spec.price)
+        self.size = CPath(spec.size)
+        self.id = CPath(spec.id) if spec.id else None
+        for path in (self.price, self.size, self.id):
+            if path is not None and path.ends_slice:
+                raise _Unsupported("a level value path ends in a slice")
+        self.action = CField(spec.action, "action") if spec.action else None
+        self.level = CInt(spec.level, "level") if spec.level else None
+        self.ts = CTime(spec.ts_exchange) if spec.ts_exchange else None
+        self.snapshot = spec.snapshot
+        self.single = spec.single
+        self.plain = (
+            spec.price == "[0]"
+            and spec.size == "[1]"
+            and not (spec.single or spec.side_field or spec.id or spec.action or spec.level)
+            and spec.ts_exchange is None
+        )
+
+    cdef int present(self, Tape t, int part) noexcept:
+        return self.get.resolve(t, part) >= 0
+
+
+# One raw level, read before anything changes (book.RawLevel on the tape).
+cdef struct Raw:
+    int side        # 0 bid, 1 ask
+    int price       # node, -1 MISSING
+    int size        # node, -1 MISSING
+    int action      # 0 none, 1 new, 2 change, 3 delete
+    int extra       # index into the per-entry lists (id, level, ts); -1: plain (None, 0, message ts)
+
+
+cdef class _Book(_Handler):
+    cdef object handler, books, ts_default
+    cdef list levels, raw_ids, raw_levels, raw_ts
+    cdef CPath bodies
+    cdef bint has_snapshot_lists, has_ids, checks
+    cdef str rule
+    cdef CInt first, last, prev
+    cdef CPath checksum
+    cdef int depth
+    cdef Raw* raw
+    cdef int raw_cap
+
+    def __init__(self, ctx, spec, handler):
+        _Handler.__init__(self, ctx, spec)
+        self.handler = handler
+        self.books = handler._books
+        self.bodies = CPath(spec.bodies) if spec.bodies else None
+        self.levels = [_Levels(levels) for levels in spec.levels]
+        self.has_snapshot_lists = any(levels.snapshot for levels in spec.levels)
+        self.has_ids = any(levels.id for levels in spec.levels)
+        sync = spec.sync
+        self.rule = sync.rule
+        self.first = CInt(sync.first_id, "first_id", True) if sync.first_id else None
+        self.last = CInt(sync.last_id, "last_id", True) if sync.last_id else None
+        self.prev = CInt(sync.prev_id, "prev_id", True) if sync.prev_id else None
+        self.checks = spec.checksum is not None and ctx.verify_checksum
+        self.checksum = CPath(spec.checksum.path) if spec.checksum else None
+        self.depth = spec.depth
+        self.raw_ids = []
+        self.raw_levels = []
+        self.raw_ts = []
+
+    def __dealloc__(self):
+        free(self.raw)
+
+    cdef Raw* _slot(self, int index) except NULL:
+        cdef Raw* grown
+        if index >= self.raw_cap:
+            grown = <Raw*>realloc(self.raw, (index * 2 + 16) * sizeof(Raw))
+            if grown == NULL:
+                raise MemoryError()
+            self.raw = grown
+            self.raw_cap = index * 2 + 16
+        return &self.raw[index]
+
+    cdef list _bodies(self, Tape t, int body):
+        cdef int found
+        if self.bodies is None:
+            return [body]
+        found = self.bodies.resolve(t, body)
+        if found < 0:
+            raise _Bail()  # missing_field "bodies"
+        if self.bodies.ends_slice:
+            return _elements(t, found, self.bodies.slice_)
+        if t.nodes[found].kind == K_ARR:
+            return _elements(t, found, None)
+        return [found]
+
+    cdef int _read(self, Tape t, list bodies, object ts_default) except -1:
+        """book._read_levels + _Levels.read for the update lists: fills self.raw; bails where
+        the reference would raise."""
+        cdef int n = 0, entries, part, entry, found
+        cdef _Levels lv
+        cdef Raw* r
+        cdef list items
+        if self.raw_ids:
+            self.raw_ids = []
+            self.raw_levels = []
+            self.raw_ts = []
+        self.ts_default = ts_default
+        for part in bodies:
+            for lv in self.levels:
+                if lv.snapshot:
+                    continue
+                entries = lv.get.resolve(t, part)
+                if entries < 0:
+                    continue
+                if lv.single:
+                    items = [entries]
+                elif lv.get.ends_slice:
+                    items = _elements(t, entries, lv.get.slice_)
+                elif t.nodes[entries].kind == K_ARR:
+                    items = None
+                else:
+                    raise _Bail()  # bad_levels
+                if lv.plain:
+                    # [price, size, ...] arrays, the side given per list.
+                    if items is None:
+                        entry = entries + 1
+                        for _ in range(t.nodes[entries].count):
+                            if t.nodes[entry].kind != K_ARR or t.nodes[entry].count < 2:
+                                raise _Bail()
+                            r = self._slot(n)
+                            r.side = 0 if lv.side == "bid" else 1
+                            r.price = entry + 1
+                            r.size = t.nodes[entry + 1].next
+                            r.action = 0
+                            r.extra = -1
+                            n += 1
+                            entry = t.nodes[entry].next
+                    else:
+                        for entry in items:
+                            if t.nodes[entry].kind != K_ARR or t.nodes[entry].count < 2:
+                                raise _Bail()
+                            r = self._slot(n)
+                            r.side = 0 if lv.side == "bid" else 1
+                            r.price = entry + 1
+                            r.size = t.nodes[entry + 1].next
+                            r.action = 0
+                            r.extra = -1
+                            n += 1
+                    continue
+                if items is None:
+                    items = _elements(t, entries, None)
+                for entry in items:
+                    r = self._slot(n)
+                    side = lv.side
+                    if lv.side_field is not None:
+                        value = lv.side_field.value(t, entry)
+                        if type(value) is not str:
+                            raise _Bail()
+                        side = _BOOK_SIDES.get(value, "")
+                        if not side:
+                            raise _Bail()
+                    r.side = 0 if side == "bid" else 1
+                    r.action = 0
+                    if lv.action is not None:
+                        value = lv.action.value(t, entry)
+                        if type(value) is not str or value not in _ACTIONS:
+                            raise _Bail()
+                        r.action = _ACTIONS[value]
+                    r.price = lv.price.resolve(t, entry)
+                    r.size = lv.size.resolve(t, entry)
+                    if lv.id is not None:
+                        found = lv.id.resolve(t, entry)
+                        level_id = MISSING if found < 0 else _value(t, found)
+                    else:
+                        level_id = None
+                    r.extra = len(self.raw_ids)
+                    self.raw_ids.append(level_id)
+                    self.raw_levels.append(lv.level.get(t, entry) if lv.level is not None else 0)
+                    self.raw_ts.append(lv.ts.get(t, entry) if lv.ts is not None else ts_default)
+                    n += 1
+        return n
+
+    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
+        cdef int body = self.root.resolve(t, frame)
+        cdef int part, n, k, found, pd_i, sd_i, x
+        cdef _Levels lv
+        cdef Raw* r
+        if body < 0:
+            raise _Bail()
+        symbol = self.symbol_of(t, body)
+        bodies = self._bodies(t, body)
+        if self.has_snapshot_lists:
+            for part in bodies:
+                for lv in self.levels:
+                    if lv.snapshot and lv.present(t, part):
+                        raise _Bail()  # an in-stream snapshot: the reference installs it
+        state = self.books.get(symbol)
+        if state is None:
+            raise _Bail()  # the first message of a symbol: the reference creates its state
+        book, sync = state
+        if sync.state != "LIVE":
+            raise _Bail()  # buffering or dropping while unsynced: the reference's job
+        upto = None
+        if self.last is not None:
+            upto = self.last.get(t, body)
+            first = self.first.get(t, body) if self.first is not None else upto
+            prev = self.prev.get(t, body) if self.prev is not None else first - 1
+            if not _applies(self.rule, sync.last, sync.fresh, first, upto, prev):
+                raise _Bail()  # stale or a gap
+        ts_exchange = self.ts.get(t, body)
+        n = self._read(t, bodies, ts_exchange)
+        venue_seq = self.vseq.get(t, body)
+        # Scales, learnt from this message's values when still unknown (not yet stored).
+        decimals = None
+        learn_pd = learn_sd = False
+        cdef list prices = [None] * n
+        cdef list sizes = [None] * n
+        cdef list sides = [None] * n
+        cdef list actions = [None] * n
+        if n:
+            decimals = self.decimals(symbol)
+            pd, sd = decimals
+            learn_pd = pd is None
+            learn_sd = sd is None
+            if learn_pd or learn_sd:
+                pd_i = sd_i = 0
+                for k in range(n):
+                    r = &self.raw[k]
+                    if r.price >= 0:
+                        x = _decimals_of(t, r.price)
+                        pd_i = x if x > pd_i else pd_i
+                    if r.size >= 0:
+                        x = _decimals_of(t, r.size)
+                        sd_i = x if x > sd_i else sd_i
+                if learn_pd:
+                    pd = pd_i
+                if learn_sd:
+                    sd = sd_i
+            scaled = self.scaled
+            overlay = {} if self.has_ids else None
+            ids = book.ids
+            for k in range(n):
+                r = &self.raw[k]
+                side = "bid" if r.side == 0 else "ask"
+                if r.size < 0 or r.action == 3:
+                    size = 0
+                else:
+                    size = _scale(t, r.size, sd, scaled)
+                level_id = None if r.extra < 0 else self.raw_ids[r.extra]
+                if r.price < 0:
+                    # A level keyed by id: its price comes from the insert (this message's
+                    # earlier levels first, then the book's ids).
+                    known = None
+                    if level_id is not None:
+                        known = overlay.get(level_id, _NOTSET)
+                        if known is _NOTSET:
+                            known = ids.get(level_id)
+                    if known is None:
+                        raise _Bail()  # unknown_level: the reference raises it mid-message
+                    side, price = known
+                else:
+                    price = _scale(t, r.price, pd, scaled)
+                    if level_id is not None:
+                        overlay[level_id] = (side, price)
+                if level_id is not None and size == 0:
+                    overlay[level_id] = None
+                prices[k] = price
+                sizes[k] = size
+                sides[k] = side
+        expected = None
+        if self.checks:
+            for part in bodies:
+                found = self.checksum.resolve(t, part)
+                if found >= 0:
+                    expected = _checksum_value(t, found)
+                    break
+        # Nothing can fail from here on: commit, in the reference's order.
+        stats = self.stats
+        if upto is not None:
+            sync.last = upto
+            sync.fresh = False
+        if n:
+            if learn_pd:
+                decimals[0] = pd
+            if learn_sd:
+                decimals[1] = sd
+            self._apply(book, symbol, n, prices, sizes, sides, venue_seq, ts_recv, pd, sd, out)
+        if expected is not None:
+            pd, sd = self.scales.get(symbol)
+            stats.checksums += 1
+            if self.handler._checksum(book, pd or 0, sd or 0) != expected:
+                stats.checksum_mismatches += 1
+                self.handler._lose_sync(
+                    symbol, sync, f"checksum mismatch: feed {expected}", ts_recv, out
+                )
+        return 1
+
+    cdef int _apply(self, book, str symbol, int n, list prices, list sizes, list sides,
+                    venue_seq, ts_recv, pd, sd, list out) except -1:
+        """book._emit_deltas after validation: apply each level to the book view, truncate to
+        the depth, emit one BookDelta per entry with consecutive seq."""
+        cdef int k, last, level_action
+        cdef Raw* r
+        bids = book.bids
+        asks = book.asks
+        bid_levels = bids.levels
+        bid_keys = bids.keys
+        ask_levels = asks.levels
+        ask_keys = asks.keys
+        ids = book.ids
+        applied_sides = []
+        applied_prices = []
+        applied_sizes = []
+        applied_actions = []
+        applied_levels = []
+        applied_ts = []
+        raw_levels = self.raw_levels
+        raw_ts = self.raw_ts
+        raw_ids = self.raw_ids
+        ts_default = self.ts_default
+        for k in range(n):
+            r = &self.raw[k]
+            side = sides[k]
+            price = prices[k]
+            size = sizes[k]
+            level_id = None if r.extra < 0 else raw_ids[r.extra]
+            if level_id is not None:
+                if r.price >= 0:  # else the price came from ids (validated above)
+                    ids[level_id] = (side, price)
+                if size == 0:
+                    ids.pop(level_id, None)
+            # levels.SideView.set, inline.
+            if side == "bid":
+                levels, keys, key = bid_levels, bid_keys, price
+            else:
+                levels, keys, key = ask_levels, ask_keys, -price
+            if size:
+                if price in levels:
+                    levels[price] = size
+                    derived = "change"
+                else:
+                    insort(keys, key)
+                    levels[price] = size
+                    derived = "new"
+            else:
+                if price in levels:
+                    del levels[price]
+                    # (len - 1: negative indexes do not wrap in this build, see setup.py)
+                    if keys[len(keys) - 1] == key:
+                        keys.pop()
+                    else:
+                        del keys[bisect_left(keys, key)]
+                derived = "delete"
+            applied_sides.append(side)
+            applied_prices.append(price)
+            applied_sizes.append(size)
+            applied_actions.append(_ACTION_NAMES[r.action] if r.action else derived)
+            if r.extra < 0:
+                applied_levels.append(0)
+                applied_ts.append(ts_default)
+            else:
+                applied_levels.append(raw_levels[r.extra])
+                applied_ts.append(raw_ts[r.extra])
+        if self.depth:
+            for side_name, side_view in (("bid", bids), ("ask", asks)):
+                for price in side_view.truncate(self.depth):
+                    applied_sides.append(side_name)
+                    applied_prices.append(price)
+                    applied_sizes.append(0)
+                    applied_actions.append("delete")
+                    applied_levels.append(0)
+                    applied_ts.append(applied_ts[len(applied_ts) - 1])
+        stream = self.stream
+        sequencer = self.sequencer
+        seq = sequencer.seq
+        last = len(applied_sides) - 1
+        for k in range(last + 1):
+            seq += 1
+            out.append(
+                BookDelta(
+                    stream=stream,
+                    symbol=symbol,
+                    seq=seq,
+                    venue_seq=venue_seq,
+                    ts_exchange=applied_ts[k],
+                    ts_recv=ts_recv,
+                    side=applied_sides[k],
+                    price=applied_prices[k],
+                    size=applied_sizes[k],
+                    action=applied_actions[k],
+                    level=applied_levels[k],
+                    batch_end=k == last,
+                    price_decimals=pd,
+                    size_decimals=sd,
+                )
+            )
+        sequencer.seq = seq
+        return 0
+
+
+cdef object _checksum_value(Tape t, int i):
+    # int(expected) in book._verify; where it raises (bad_checksum), the reference must run.
+    cdef int kind = t.nodes[i].kind
+    if kind == K_INT:
+        return PyLong_FromLongLong(t.nodes[i].ival)
+    if kind == K_TRUE:
+        return 1
+    if kind == K_FALSE:
+        return 0
+    if kind == K_STR:
+        try:
+            return int(_text(t, i))
+        except ValueError:
+            raise _Bail() from None
+    raise _Bail()
+
+
+cdef bint _applies(str rule, last, bint fresh, first, upto, prev) except -1:
+    """booksync.check(...) == APPLY."""
+    if last is None or rule == "none":
+        return True
+    if rule == "update_id_range":
+        if upto <= last:
+            return False
+        if fresh:
+            return first <= last + 1 <= upto
+        return first == last + 1
+    if rule == "prev_id_chain":
+        if upto < last or (not fresh and upto <= last):
+            return False
+        if fresh:
+            return min(first, prev) <= last <= upto
+        return prev == last
+    if upto <= last:
+        return False
+    return upto == last + 1
+
+
+# -- the engine ---------------------------------------------------------------------------------
+cdef class _Route:
+    cdef CPath path
+    cdef bytes split
+    cdef Py_ssize_t part
+    cdef list keys
+    cdef list targets
+
+
+cdef class FastPath:
+    """The compiled decode of one MappedJsonDecoder: ``decode(data, ts_recv)`` gives exactly
+    what the reference gives (events, DecodeError, state), running the reference itself for
+    any frame it does not handle.
+
+    ``frame_of(data)`` is the reference's bytes -> decoded frame (DecodeError bad_json);
+    ``engine`` is the reference MappedEngine whose state this shares.
+    """
+
+    cdef object engine, frame_of, stats
+    cdef Tape tape
+    cdef list routes
+    cdef object default_name
+    cdef dict handlers
+    cdef CPath each
+    cdef readonly dict compiled
+    #: Frames handed to the reference code (unusual JSON, unsynced books, errors...).
+    cdef readonly long long fallbacks
+
+    def __init__(self, engine, frame_of):
+        cdef _Route route
+        self.engine = engine
+        self.frame_of = frame_of
+        self.stats = engine.ctx.stats
+        self.tape = Tape()
+        mapping = engine.mapping
+        self.routes = []
+        for rule in mapping.routing.rules:
+            route = _Route()
+            route.path = CPath(rule.path)
+            route.split = rule.split.encode("utf-8")
+            route.part = rule.part
+            route.keys = [key.encode("utf-8") for key in rule.values]
+            route.targets = list(rule.values.values())
+            self.routes.append(route)
+        self.default_name = mapping.routing.default
+        self.each = CPath(mapping.routing.each) if mapping.routing.each else None
+        # name -> None (ignore), a compiled handler, or absent (the reference handles it).
+        self.handlers = {}
+        self.compiled = {}
+        ctx = engine.ctx
+        for name, handler in engine._handlers.items():
+            if handler is None:
+                self.handlers[name] = None
+                continue
+            try:
+                if type(handler) is QuoteHandler:
+                    compiled = _Quote(ctx, mapping.messages[name])
+                elif type(handler) is TradeHandler:
+                    compiled = _Trade(ctx, mapping.messages[name])
+                elif type(handler) is BookHandler:
+                    compiled = _Book(ctx, mapping.messages[name], handler)
+                else:
+                    raise _Unsupported(f"{type(handler).__name__} is not compiled")
+            except _Unsupported as why:
+                self.compiled[name] = str(why)
+                continue
+            self.handlers[name] = compiled
+            self.compiled[name] = ""
+
+    cdef str _route(self, Tape t, int frame):
+        """compile.Router on the tape; compares the value's source text (== map_key)."""
+        cdef _Route route
+        cdef int found, k, index, parts, start, end, stop
+        cdef Py_ssize_t slen, klen
+        cdef const unsigned char* s = t.s
+        cdef const char* sep
+        cdef bytes key
+        for route in self.routes:
+            found = route.path.resolve(t, frame)
+            if found < 0:
+                continue
+            if not _scalar(t, found):
+                raise _Bail()  # map_key of a container is its repr: the reference decides
+            start = t.nodes[found].start
+            end = t.nodes[found].end
+            slen = PyBytes_GET_SIZE(route.split)
+            if slen:
+                # str.split(sep)[part] on the bytes (ASCII text: the same cut points).
+                sep = PyBytes_AS_STRING(route.split)
+                bounds = [start]
+                k = start
+                while k + slen <= end:
+                    if memcmp(s + k, sep, slen) == 0:
+                        bounds.append(k)
+                        bounds.append(k + slen)
+                        k += slen
+                    else:
+                        k += 1
+                bounds.append(end)
+                parts = len(bounds) // 2
+                index = route.part
+                if index < 0:
+                    index += parts
+                if index < 0 or index >= parts:
+                    continue
+                start = bounds[2 * index]
+                end = bounds[2 * index + 1]
+            klen = end - start
+            for k in range(len(route.keys)):
+                key = route.keys[k]
+                if PyBytes_GET_SIZE(key) == klen and memcmp(PyBytes_AS_STRING(key), s + start, klen) == 0:
+                    return route.targets[k]
+        return self.default_name
+
+    cdef int _one(self, Tape t, int frame, object ts_recv, list out) except -1:
+        """engine._one; bails (before any change) unless the message is ignored or compiled."""
+        cdef _Handler handler
+        cdef Py_ssize_t before
+        name = self._route(t, frame)
+        found = self.handlers.get(name, _NOTSET)
+        if found is _NOTSET:
+            raise _Bail()
+        stats = self.stats
+        if found is None:
+            stats.messages += 1
+            stats.ignored += 1
+            return 0
+        handler = <_Handler>found
+        before = len(out)
+        handler.run(t, frame, ts_recv, out)
+        stats.messages += 1
+        stats.events += len(out) - before
+        return 0
+
+    def decode(self, data, ts_recv):
+        """Events of one frame, exactly as ``MappedJsonDecoder.decode`` gives them."""
+        cdef Tape t = self.tape
+        cdef list out
+        cdef list items
+        cdef int each, k
+        if type(data) is not bytes or not t.parse(data):
+            self.fallbacks += 1
+            return self.engine.process(self.frame_of(data), ts_recv)
+        out = []
+        if self.each is not None:
+            each = self.each.resolve(t, 0)
+            if each >= 0 and (self.each.ends_slice or t.nodes[each].kind == K_ARR):
+                items = _elements(t, each, self.each.slice_ if self.each.ends_slice else None)
+                for k in range(len(items)):
+                    try:
+                        self._one(t, items[k], ts_recv, out)
+                    except _Bail:
+                        self.fallbacks += 1
+                        # Items before k are done (as in the reference's loop); the reference
+                        # takes the rest.
+                        frame = self.frame_of(data)
+                        for item in self.engine._each(frame)[k:]:
+                            out.extend(self.engine._one(item, ts_recv))
+                        return out
+                return out
+        try:
+            self._one(t, 0, ts_recv, out)
+        except _Bail:
+            self.fallbacks += 1
+            return self.engine.process(self.frame_of(data), ts_recv)
+        return out
+
+
+def fast_path(engine, frame_of):
+    """The compiled decode for ``engine``'s mapping, or None when its routing uses a construct
+    this twin leaves to the reference (message kinds it does not compile fall back per frame)."""
+    try:
+        return FastPath(engine, frame_of)
+    except _Unsupported:
+        return None
