@@ -9,6 +9,11 @@ __all__ = ["decimals_of", "scale"]
 _POWERS: list[int] = [10**n for n in range(40)]
 
 
+def _pow10(n: int) -> int:
+    # More than 39 decimals only comes from garbage ("1.000…0001"): still exact, never IndexError.
+    return _POWERS[n] if n < 40 else 10**n
+
+
 def decimals_of(text: str) -> int:
     """Digits after the decimal point of a FIX price/qty string (``"686.50"`` → 2)."""
     dot = text.find(".")
@@ -20,7 +25,7 @@ def scale(text: str, decimals: int, tag: str = "") -> int:
     dot = text.find(".")
     try:
         if dot < 0:
-            return int(text) * _POWERS[decimals]
+            return int(text) * _pow10(decimals)
         places = len(text) - dot - 1
         digits = text[:dot] + text[dot + 1 :]
         if places > decimals:
@@ -29,6 +34,6 @@ def scale(text: str, decimals: int, tag: str = "") -> int:
             if digits[-excess:].strip("0"):
                 raise DecodeError("bad_value", f"{tag}={text} has more than {decimals} decimals")
             return int(digits[:-excess] or "0")
-        return int(digits) * _POWERS[decimals - places]
+        return int(digits) * _pow10(decimals - places)
     except ValueError:
         raise DecodeError("bad_value", f"{tag}={text!r} is not a decimal number") from None

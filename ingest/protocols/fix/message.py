@@ -93,7 +93,7 @@ class FixMessage:
     def msg_seq_num(self) -> int:
         """MsgSeqNum (34), 0 when absent or not a number (a session layer rejects that)."""
         text = self.get("34")
-        return int(text) if text.isdigit() else 0
+        return int(text) if text.isdecimal() else 0  # isdigit() admits "²", which int() rejects
 
     @property
     def poss_dup(self) -> bool:

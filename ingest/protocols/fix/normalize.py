@@ -10,12 +10,16 @@ exchange (SecurityExchange 207, :mod:`ingest.protocols.fix.venues`: SecurityDesc
 Globex), else Symbol 55, then SecurityID 48. When a SecurityDefinition mapped a SecurityID to a
 symbol, entries that carry that SecurityID get it (incremental feeds often name instruments by
 SecurityID only).
+
+This module is the reference implementation. A compiled twin (``_cnormalize.pyx``, docs/decisions
+0112 and 0113) runs W and X messages instead when it is built and ``TICKERPLANT_PURE_PYTHON`` is
+not set, on this normalizer's own state; d and f messages always run here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.protocols.base import DecodeError, Sequencer
 from ingest.protocols.fix.decimals import decimals_of, scale
@@ -29,6 +33,7 @@ from ingest.protocols.fix.tables import (
 )
 from ingest.protocols.fix.timestamps import parse_fix_time
 from ingest.protocols.fix.venues import DEFAULT_SYMBOL_TAGS, SYMBOL_TAGS_BY_EXCHANGE
+from pipelines import accel
 from pipelines.events import (
     BookDelta,
     BookSnapshot,
@@ -39,7 +44,12 @@ from pipelines.events import (
     Trade,
 )
 
+if TYPE_CHECKING:
+    from ingest.protocols.fix._cnormalize import Normalizer as _CompiledNormalizer
+
 __all__ = ["FixNormalizer"]
+
+_compiled = accel.load("ingest.protocols.fix._cnormalize")
 
 # SecurityDefinition tags holding prices: their strings set the instrument's decimals.
 _DEFINITION_PRICE_TAGS = ("969", "1150", "1148", "1149", "1143", "731")
@@ -47,7 +57,12 @@ _SIDES = {"1": "buy", "2": "sell"}
 
 
 class FixNormalizer:
-    """Turns :class:`FixMessage` objects of one stream into events, ``seq`` from ``sequencer``."""
+    """Turns :class:`FixMessage` objects of one stream into events, ``seq`` from ``sequencer``.
+
+    ``compiled``: None (default) normalizes W and X with the compiled twin when it is loaded;
+    False always runs the pure-Python reference; True requires the twin (ValueError when it is
+    not built or ``TICKERPLANT_PURE_PYTHON`` is set). Options are fixed once it is made.
+    """
 
     def __init__(
         self,
@@ -58,6 +73,7 @@ class FixNormalizer:
         implied_bid_type: str = "E",
         implied_offer_type: str = "F",
         price_decimals: int = -1,
+        compiled: bool | None = None,
     ) -> None:
         self.stream = stream
         self.sequencer = sequencer
@@ -80,8 +96,27 @@ class FixNormalizer:
             "d": self._instrument,
             "f": self._status,
         }
+        if compiled and _compiled is None:
+            raise ValueError(
+                "the compiled FIX normalizer is not loaded (not built, or pure Python)"
+            )
+        self._fast: _CompiledNormalizer | None = (
+            _compiled.Normalizer(self) if _compiled is not None and compiled is not False else None
+        )
+
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`normalize` runs the compiled twin (for W and X)."""
+        return self._fast is not None
 
     def normalize(self, message: FixMessage, ts_recv: int) -> list[Event]:
+        """The events of one message (none for types other than W, X, d and f)."""
+        if self._fast is not None:
+            return self._fast.normalize(message, ts_recv)
+        return self.normalize_python(message, ts_recv)
+
+    def normalize_python(self, message: FixMessage, ts_recv: int) -> list[Event]:
+        """:meth:`normalize` in pure Python: the reference the compiled twin is tested against."""
         handler = self._handlers.get(message.msg_type)
         return handler(message, ts_recv) if handler is not None else []
 
@@ -149,7 +184,7 @@ class FixNormalizer:
     @staticmethod
     def _venue_seq(fields: dict[str, Any], default: int) -> int:
         text = fields.get("83")
-        return int(text) if text and text.isdigit() else default
+        return int(text) if text and text.isdecimal() else default  # not isdigit(): "²"
 
     # -- W ---------------------------------------------------------------------------------
     def _snapshot(self, message: FixMessage, ts_recv: int) -> list[Event]:
@@ -241,7 +276,7 @@ class FixNormalizer:
                     price=scale(entry.get("270", "0"), price_dec, "270"),
                     size=scale(entry.get("271", "0"), size_dec, "271"),
                     action=action,  # type: ignore[arg-type]
-                    level=int(level) if level.isdigit() else 0,
+                    level=int(level) if level.isdecimal() else 0,
                     implied=kind[1],
                     batch_end=index == last_book,
                     price_decimals=price_dec,
