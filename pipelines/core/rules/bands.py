@@ -8,13 +8,21 @@ from typing import Annotated, ClassVar, Literal
 import msgspec
 from msgspec import Meta
 
+from pipelines import accel
 from pipelines.core.book import Book
 from pipelines.events import Trade
 from pipelines.registry import RULES
 
 from .base import Rule, RuleInput, RuleParams
 
-__all__ = ["PriceBand", "PriceBandParams", "Spike", "SpikeParams"]
+__all__ = [
+    "PriceBand",
+    "PriceBandKernel",
+    "PriceBandParams",
+    "Spike",
+    "SpikeKernel",
+    "SpikeParams",
+]
 
 
 class PriceBandParams(RuleParams, frozen=True):
@@ -54,6 +62,50 @@ class _Ewm:
         self.count += 1
 
 
+class PriceBandKernel:
+    """The band check and its EWM reference (the reference of ``_cbands``)."""
+
+    __slots__ = ("band", "input", "k", "min_percent", "percent", "reference", "warmup")
+
+    def __init__(self, params: PriceBandParams) -> None:
+        self.reference = _Ewm(params.window)
+        self.configure(params)
+
+    def configure(self, params: PriceBandParams) -> None:
+        self.input = params.input
+        self.band = params.band
+        self.k = params.k
+        self.percent = params.percent
+        self.min_percent = params.min_percent
+        self.warmup = params.warmup
+        self.reference.alpha = 2.0 / (params.window + 1)
+
+    def check_value(self, value: float) -> str | None:
+        reference = self.reference
+        verdict = None
+        if reference.count >= self.warmup:
+            mean = reference.mean
+            if self.band == "percent":
+                width = abs(mean) * self.percent / 100.0
+            else:
+                width = max(self.k * math.sqrt(reference.var), abs(mean) * self.min_percent / 100.0)
+            if abs(value - mean) > width:
+                verdict = f"{self.input} {value:g} outside {mean:g} ± {width:g}"
+        reference.add(value)
+        return verdict
+
+    def check_trade(self, trade: Trade) -> str | None:
+        return self.check_value(float(trade.price))
+
+    def check_book(self, book: Book) -> str | None:
+        return self.check_top(book.best_bid_price(), book.best_ask_price(), book)
+
+    def check_top(self, bid: int | None, ask: int | None, book: Book) -> str | None:
+        if bid is None or ask is None:
+            return None
+        return self.check_value((bid + ask) / 2.0)
+
+
 @RULES.register
 class PriceBand(Rule):
     kind: ClassVar[str] = "price_band"
@@ -66,37 +118,23 @@ class PriceBand(Rule):
         self.inputs: frozenset[RuleInput] = frozenset(
             {"trade" if params.input == "trade" else "book"}
         )
-        self.reference = _Ewm(params.window)
+        self.kernel = kernel = BandKernel(params)
+        # The kernel's bound methods are the hooks: no Python frame of the rule per event.
+        self.check_trade = kernel.check_trade  # type: ignore[method-assign]
+        self.check_book = kernel.check_book  # type: ignore[method-assign]
+        self.check_top = kernel.check_top  # type: ignore[method-assign]
+
+    @property
+    def reference(self) -> _Ewm:
+        """The EWM mean and variance the band is centred on."""
+        return self.kernel.reference
 
     def reconfigure(self, params: msgspec.Struct) -> bool:
         if not isinstance(params, PriceBandParams) or params.input != self.p.input:
             return False
         self.params = self.p = params
-        self.reference.alpha = 2.0 / (params.window + 1)
+        self.kernel.configure(params)
         return True
-
-    def _check(self, value: float) -> str | None:
-        reference, p = self.reference, self.p
-        verdict = None
-        if reference.count >= p.warmup:
-            mean = reference.mean
-            if p.band == "percent":
-                width = abs(mean) * p.percent / 100.0
-            else:
-                width = max(p.k * math.sqrt(reference.var), abs(mean) * p.min_percent / 100.0)
-            if abs(value - mean) > width:
-                verdict = f"{p.input} {value:g} outside {mean:g} ± {width:g}"
-        reference.add(value)
-        return verdict
-
-    def check_trade(self, trade: Trade) -> str | None:
-        return self._check(float(trade.price))
-
-    def check_book(self, book: Book) -> str | None:
-        bids, asks = book.bids.keys, book.asks.keys
-        if not bids or not asks:
-            return None
-        return self._check((bids[-1] - asks[-1]) / 2.0)
 
 
 class SpikeParams(RuleParams, frozen=True):
@@ -110,6 +148,44 @@ class SpikeParams(RuleParams, frozen=True):
     warmup: Annotated[int, Meta(ge=1)] = 10
 
 
+class SpikeKernel:
+    """The price move and size checks on trades (the reference of ``_cbands``)."""
+
+    __slots__ = ("last_price", "metric", "sizes", "threshold", "warmup")
+
+    def __init__(self, params: SpikeParams) -> None:
+        self.metric = params.metric
+        self.last_price = 0
+        self.sizes = _Ewm(params.window)
+        self.configure(params)
+
+    def configure(self, params: SpikeParams) -> None:
+        self.threshold = params.threshold
+        self.warmup = params.warmup
+        self.sizes.alpha = 2.0 / (params.window + 1)
+
+    def check_trade(self, trade: Trade) -> str | None:
+        if self.metric == "price":
+            last, self.last_price = self.last_price, trade.price
+            if last and abs(trade.price - last) * 100.0 > self.threshold * last:
+                return f"price moved {100.0 * (trade.price - last) / last:+.2f}% in one trade"
+            return None
+        sizes = self.sizes
+        verdict = None
+        if sizes.count >= self.warmup and trade.size > self.threshold * sizes.mean:
+            verdict = f"size {trade.size} > {self.threshold:g} x average {sizes.mean:.0f}"
+        sizes.add(float(trade.size))
+        return verdict
+
+
+# The compiled twins of the kernels (None: run the Python ones). Chosen once, at import.
+_compiled = accel.load("pipelines.core.rules._cbands")
+BandKernel: type[PriceBandKernel] = (
+    _compiled.PriceBandKernel if _compiled is not None else PriceBandKernel
+)
+TradeKernel: type[SpikeKernel] = _compiled.SpikeKernel if _compiled is not None else SpikeKernel
+
+
 @RULES.register
 class Spike(Rule):
     kind: ClassVar[str] = "spike"
@@ -120,26 +196,20 @@ class Spike(Rule):
         super().__init__(params)
         assert isinstance(params, SpikeParams)
         self.p = params
-        self.last_price = 0
-        self.sizes = _Ewm(params.window)
+        self.kernel = kernel = TradeKernel(params)
+        self.check_trade = kernel.check_trade  # type: ignore[method-assign]
+
+    @property
+    def last_price(self) -> int:
+        return self.kernel.last_price
+
+    @property
+    def sizes(self) -> _Ewm:
+        return self.kernel.sizes
 
     def reconfigure(self, params: msgspec.Struct) -> bool:
         if not isinstance(params, SpikeParams) or params.metric != self.p.metric:
             return False
         self.params = self.p = params
-        self.sizes.alpha = 2.0 / (params.window + 1)
+        self.kernel.configure(params)
         return True
-
-    def check_trade(self, trade: Trade) -> str | None:
-        p = self.p
-        if p.metric == "price":
-            last, self.last_price = self.last_price, trade.price
-            if last and abs(trade.price - last) * 100.0 > p.threshold * last:
-                return f"price moved {100.0 * (trade.price - last) / last:+.2f}% in one trade"
-            return None
-        sizes = self.sizes
-        verdict = None
-        if sizes.count >= p.warmup and trade.size > p.threshold * sizes.mean:
-            verdict = f"size {trade.size} > {p.threshold:g} x average {sizes.mean:.0f}"
-        sizes.add(float(trade.size))
-        return verdict

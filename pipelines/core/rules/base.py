@@ -5,6 +5,11 @@ series. A rule declares the inputs it needs in ``inputs``; the pipeline calls on
 once per relevant event (a venue message that changed the book, a trade, a timer tick, a gap), and
 each hook is O(1). A hook returns ``None`` when the condition is clear and a short message when it
 is hit; what a hit does (tag, drop, alert, halt) is the spec's ``action``, not the rule's business.
+
+Rules read the book through its public methods only (``best_bid_price``, ``top``, ...). The
+built-in rules keep their state and arithmetic in a kernel (the Python reference in the rule's
+module; a compiled twin ``_c<module>.pyx`` when built, docs/decisions/0113) and expose its bound
+methods as their hooks.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ class Rule(ABC):
     def check_book(self, book: Book) -> str | None:
         """After a venue message changed the book (the book is consistent)."""
         return None
+
+    def check_top(self, bid: int | None, ask: int | None, book: Book) -> str | None:
+        """:meth:`check_book` with the best bid and ask prices read once for every rule of the
+        symbol (None: that side is empty); what the engine calls. By default: ``check_book``."""
+        return self.check_book(book)
 
     def check_trade(self, trade: Trade) -> str | None:
         return None

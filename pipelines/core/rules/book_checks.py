@@ -7,13 +7,21 @@ from typing import Annotated, ClassVar
 import msgspec
 from msgspec import Meta
 
+from pipelines import accel
 from pipelines.core.book import Book
 from pipelines.events import parse_scaled
 from pipelines.registry import RULES
 
 from .base import Rule, RuleInput, RuleParams
 
-__all__ = ["CrossedBook", "CrossedBookParams", "MaxSpread", "MaxSpreadParams"]
+__all__ = [
+    "CrossedBook",
+    "CrossedBookKernel",
+    "CrossedBookParams",
+    "MaxSpread",
+    "MaxSpreadKernel",
+    "MaxSpreadParams",
+]
 
 
 class CrossedBookParams(RuleParams, frozen=True):
@@ -22,27 +30,20 @@ class CrossedBookParams(RuleParams, frozen=True):
     include_locked: bool = True
 
 
-@RULES.register
-class CrossedBook(Rule):
-    kind: ClassVar[str] = "crossed_book"
-    Params: ClassVar[type[msgspec.Struct]] = CrossedBookParams
-    inputs: frozenset[RuleInput] = frozenset({"book"})
+class CrossedBookKernel:
+    """The crossed/locked check on the best prices (the reference of ``_cbook_checks``)."""
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        super().__init__(params)
-        assert isinstance(params, CrossedBookParams)
-        self.include_locked = params.include_locked
+    __slots__ = ("include_locked",)
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, CrossedBookParams)
-        self.params, self.include_locked = params, params.include_locked
-        return True
+    def __init__(self, include_locked: bool) -> None:
+        self.include_locked = include_locked
 
     def check_book(self, book: Book) -> str | None:
-        bids, asks = book.bids.keys, book.asks.keys
-        if not bids or not asks:
+        return self.check_top(book.best_bid_price(), book.best_ask_price(), book)
+
+    def check_top(self, bid: int | None, ask: int | None, book: Book) -> str | None:
+        if bid is None or ask is None:
             return None
-        bid, ask = bids[-1], -asks[-1]
         if bid > ask:
             return f"crossed: bid {bid} > ask {ask}"
         if bid == ask and self.include_locked:
@@ -64,6 +65,74 @@ class MaxSpreadParams(RuleParams, frozen=True, kw_only=True):
             parse_scaled(self.max_spread, 18)  # a ValueError here names a bad decimal
 
 
+class MaxSpreadKernel:
+    """The spread limits on the best prices (the reference of ``_cbook_checks``)."""
+
+    __slots__ = ("_scaled", "max_bps", "max_spread")
+
+    def __init__(self, max_bps: float, max_spread: str) -> None:
+        self.configure(max_bps, max_spread)
+
+    def configure(self, max_bps: float, max_spread: str) -> None:
+        self.max_bps = max_bps
+        self.max_spread = max_spread
+        self._scaled: tuple[int, int] = (-1, 0)  # (price_decimals, max_spread at that scale)
+
+    def check_book(self, book: Book) -> str | None:
+        return self.check_top(book.best_bid_price(), book.best_ask_price(), book)
+
+    def check_top(self, bid: int | None, ask: int | None, book: Book) -> str | None:
+        if bid is None or ask is None:
+            return None
+        spread = ask - bid
+        if self.max_spread:
+            decimals, limit = self._scaled
+            if decimals != book.price_decimals:
+                limit = parse_scaled(self.max_spread, book.price_decimals)
+                self._scaled = (book.price_decimals, limit)
+            if spread > limit:
+                return f"spread {spread} > {limit} (scale {book.price_decimals})"
+        max_bps = self.max_bps
+        if max_bps and bid + ask > 0 and spread * 20_000 > max_bps * (bid + ask):
+            return f"spread {spread * 20_000 / (bid + ask):.1f} bps > {max_bps:g} bps"
+        return None
+
+
+# The compiled twins of the kernels (None: run the Python ones). Chosen once, at import.
+_compiled = accel.load("pipelines.core.rules._cbook_checks")
+CrossedKernel: type[CrossedBookKernel] = (
+    _compiled.CrossedBookKernel if _compiled is not None else CrossedBookKernel
+)
+SpreadKernel: type[MaxSpreadKernel] = (
+    _compiled.MaxSpreadKernel if _compiled is not None else MaxSpreadKernel
+)
+
+
+@RULES.register
+class CrossedBook(Rule):
+    kind: ClassVar[str] = "crossed_book"
+    Params: ClassVar[type[msgspec.Struct]] = CrossedBookParams
+    inputs: frozenset[RuleInput] = frozenset({"book"})
+
+    def __init__(self, params: msgspec.Struct) -> None:
+        super().__init__(params)
+        assert isinstance(params, CrossedBookParams)
+        self.kernel = kernel = CrossedKernel(params.include_locked)
+        # The kernel's bound methods are the hooks: no Python frame of the rule per event.
+        self.check_book = kernel.check_book  # type: ignore[method-assign]
+        self.check_top = kernel.check_top  # type: ignore[method-assign]
+
+    @property
+    def include_locked(self) -> bool:
+        return self.kernel.include_locked
+
+    def reconfigure(self, params: msgspec.Struct) -> bool:
+        assert isinstance(params, CrossedBookParams)
+        self.params = params
+        self.kernel.include_locked = params.include_locked
+        return True
+
+
 @RULES.register
 class MaxSpread(Rule):
     kind: ClassVar[str] = "max_spread"
@@ -74,28 +143,12 @@ class MaxSpread(Rule):
         super().__init__(params)
         assert isinstance(params, MaxSpreadParams)
         self.p = params
-        self._scaled: tuple[int, int] = (-1, 0)  # (price_decimals, max_spread at that scale)
+        self.kernel = kernel = SpreadKernel(params.max_bps, params.max_spread)
+        self.check_book = kernel.check_book  # type: ignore[method-assign]
+        self.check_top = kernel.check_top  # type: ignore[method-assign]
 
     def reconfigure(self, params: msgspec.Struct) -> bool:
         assert isinstance(params, MaxSpreadParams)
         self.params = self.p = params
-        self._scaled = (-1, 0)
+        self.kernel.configure(params.max_bps, params.max_spread)
         return True
-
-    def check_book(self, book: Book) -> str | None:
-        bids, asks = book.bids.keys, book.asks.keys
-        if not bids or not asks:
-            return None
-        bid, ask = bids[-1], -asks[-1]
-        spread = ask - bid
-        p = self.p
-        if p.max_spread:
-            decimals, limit = self._scaled
-            if decimals != book.price_decimals:
-                limit = parse_scaled(p.max_spread, book.price_decimals)
-                self._scaled = (book.price_decimals, limit)
-            if spread > limit:
-                return f"spread {spread} > {limit} (scale {book.price_decimals})"
-        if p.max_bps and bid + ask > 0 and spread * 20_000 > p.max_bps * (bid + ask):
-            return f"spread {spread * 20_000 / (bid + ask):.1f} bps > {p.max_bps:g} bps"
-        return None

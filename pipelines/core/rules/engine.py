@@ -11,6 +11,11 @@
   rule hits; ``Status(state="RESUMED")`` when the last one clears, and publishing resumes.
 
 Evaluations and hits are plain ints on a :class:`RuleStats` per rule name, read at scrape time.
+
+:class:`SymbolRules`, :class:`BoundRule` and :class:`RuleStats` here are the reference; their
+compiled twins (``_cengine.pyx``, docs/decisions/0113) replace them when built: the same steps,
+outcomes and events, with the built-in rules' kernels called in C. ``PySymbolRules``,
+``PyBoundRule`` and ``PyRuleStats`` name the reference classes whichever implementation runs.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from pipelines import accel
 from pipelines.core.book import Book
 from pipelines.events import Alert, Event, Status, Trade
 from pipelines.registry import RULES
@@ -27,7 +33,17 @@ from pipelines.spec import RuleSpec
 
 from .base import Rule
 
-__all__ = ["BoundRule", "RuleEntry", "RuleSet", "RuleStats", "SymbolRules"]
+__all__ = [
+    "COMPILED",
+    "BoundRule",
+    "PyBoundRule",
+    "PyRuleStats",
+    "PySymbolRules",
+    "RuleEntry",
+    "RuleSet",
+    "RuleStats",
+    "SymbolRules",
+]
 
 Append = Callable[[Event], None]
 
@@ -65,7 +81,7 @@ class RuleEntry:
 class BoundRule:
     """One rule instance on one symbol, with its action and whether it is hit now."""
 
-    __slots__ = ("action", "active", "entry", "name", "rule", "stats")
+    __slots__ = ("action", "active", "check_top", "entry", "name", "rule", "stats")
 
     def __init__(self, entry: RuleEntry, rule: Rule) -> None:
         self.entry = entry
@@ -74,6 +90,7 @@ class BoundRule:
         self.action = entry.spec.action
         self.stats = entry.stats
         self.active = False
+        self.check_top = rule.check_top  # bound once: called at every book message
 
 
 class SymbolRules:
@@ -159,8 +176,10 @@ class SymbolRules:
         :meth:`flush` after publishing (or not) the book."""
         publish = True
         outcome = self._outcome
+        # The best prices, read once for every rule (Rule.check_top).
+        bid, ask = book.best_bid_price(), book.best_ask_price()
         for bound in self.book:
-            message = bound.rule.check_book(book)
+            message = bound.check_top(bid, ask, book)
             if message is None and not bound.active:
                 bound.stats.evaluations += 1  # clear, and was: all _outcome would do
                 continue
@@ -205,8 +224,16 @@ class SymbolRules:
 class RuleSet:
     """The rules of the running spec; binds them to symbols and swaps them between batches."""
 
-    def __init__(self) -> None:
+    def __init__(self, reference: bool = False) -> None:
         self.entries: dict[str, RuleEntry] = {}
+        # reference: bind the Python classes even when the compiled engine is built (the twin
+        # tests run both side by side).
+        self.reference = reference
+
+    def _classes(self) -> tuple[type[SymbolRules], type[BoundRule]]:
+        if self.reference:
+            return PySymbolRules, PyBoundRule
+        return SymbolRules, BoundRule
 
     @staticmethod
     def plan(rules: dict[str, RuleSpec]) -> dict[str, RuleEntry]:
@@ -220,10 +247,11 @@ class RuleSet:
         return entries
 
     def bind(self, stream: str, symbol: str) -> SymbolRules:
-        rules = SymbolRules(stream, symbol)
+        symbol_rules, bound_rule = self._classes()
+        rules = symbol_rules(stream, symbol)
         for name, entry in self.entries.items():
             if entry.applies_to(symbol):
-                rules.bound[name] = BoundRule(entry, entry.build())
+                rules.bound[name] = bound_rule(entry, entry.build())
         rules.wire()
         return rules
 
@@ -236,6 +264,7 @@ class RuleSet:
             if previous is not None and previous.spec.kind == entry.spec.kind:
                 entry.stats = previous.stats
         self.entries = dict(entries)
+        _, bound_rule = self._classes()
         out: list[Event] = []
         for rules in bound:
             current = rules.bound
@@ -251,11 +280,11 @@ class RuleSet:
                     and previous.spec.kind == entry.spec.kind
                     and (previous.params == entry.params or kept.rule.reconfigure(entry.params))
                 ):
-                    fresh = BoundRule(entry, kept.rule)
+                    fresh = bound_rule(entry, kept.rule)
                     fresh.active = kept.active and kept.action == entry.spec.action
                     updated[name] = fresh
                 else:
-                    updated[name] = BoundRule(entry, entry.build())
+                    updated[name] = bound_rule(entry, entry.build())
             for name in list(rules.halted):
                 still = updated.get(name)
                 if still is None or still.action != "halt" or not still.active:
@@ -264,3 +293,17 @@ class RuleSet:
             rules.wire()
             rules.flush(out.append)
         return out
+
+
+PySymbolRules = SymbolRules  # the reference classes, whichever implementation runs
+PyBoundRule = BoundRule
+PyRuleStats = RuleStats
+
+_compiled = accel.load("pipelines.core.rules._cengine")
+COMPILED = _compiled is not None
+"""Whether the compiled engine runs (RuleSet binds its SymbolRules, BoundRule and RuleStats)."""
+
+if _compiled is not None:
+    SymbolRules = _compiled.SymbolRules  # type: ignore[misc]
+    BoundRule = _compiled.BoundRule  # type: ignore[misc]
+    RuleStats = _compiled.RuleStats  # type: ignore[misc]

@@ -1,0 +1,82 @@
+"""Compiled twins of :class:`CrossedBookKernel` and :class:`MaxSpreadKernel` of
+:mod:`pipelines.core.rules.book_checks` (decision 0113): the same checks and messages, int64
+arithmetic where the reference's exact int arithmetic fits in it, Python ints otherwise."""
+from pipelines.core.rules._cengine cimport (
+    RuleKernel,
+    add_overflow,
+    as_i64,
+    mul_overflow,
+    sub_overflow,
+)
+from pipelines.events import parse_scaled
+
+# Doubles hold every integer up to 2**53 exactly.
+cdef long long EXACT = 1LL << 53
+
+
+cdef class CrossedBookKernel(RuleKernel):
+    """The crossed/locked check on the best prices."""
+
+    cdef public bint include_locked
+
+    def __init__(self, bint include_locked):
+        self.include_locked = include_locked
+
+    cdef object _check_top(self, object bid, object ask, object book):
+        cdef long long b, a
+        if bid is None or ask is None:
+            return None
+        if as_i64(bid, &b) and as_i64(ask, &a):
+            if b < a or (b == a and not self.include_locked):
+                return None  # the usual case: nothing to say
+        if bid > ask:
+            return f"crossed: bid {bid} > ask {ask}"
+        if bid == ask and self.include_locked:
+            return f"locked: bid = ask = {bid}"
+        return None
+
+
+cdef class MaxSpreadKernel(RuleKernel):
+    """The spread limits on the best prices."""
+
+    cdef public double max_bps
+    cdef public object max_spread
+    cdef object _decimals  # the book scale _limit is at (-1: none yet)
+    cdef object _limit     # max_spread at that scale
+
+    def __init__(self, double max_bps, max_spread):
+        self.configure(max_bps, max_spread)
+
+    def configure(self, double max_bps, max_spread):
+        self.max_bps = max_bps
+        self.max_spread = max_spread
+        self._decimals = -1
+        self._limit = 0
+
+    cdef object _check_top(self, object bid, object ask, object book):
+        cdef long long b, a, spread, total, scaled
+        if bid is None or ask is None:
+            return None
+        if self.max_spread:
+            spread_ = ask - bid
+            if self._decimals != book.price_decimals:
+                self._limit = parse_scaled(self.max_spread, book.price_decimals)
+                self._decimals = book.price_decimals
+            if spread_ > self._limit:
+                return f"spread {spread_} > {self._limit} (scale {book.price_decimals})"
+        cdef double max_bps = self.max_bps
+        if not max_bps:
+            return None
+        if (
+            as_i64(bid, &b) and as_i64(ask, &a)
+            and not sub_overflow(a, b, &spread) and not add_overflow(b, a, &total)
+            and not mul_overflow(spread, 20_000, &scaled) and -EXACT <= scaled <= EXACT
+        ):
+            # int > float in Python is exact: here the int is an exact double, so C compares
+            # the same; max_bps * (bid + ask) rounds the int once, as Python's float(int) does.
+            if not (total > 0 and <double> scaled > max_bps * <double> total):
+                return None
+        elif not (bid + ask > 0 and (ask - bid) * 20_000 > max_bps * (bid + ask)):
+            return None
+        spread_ = ask - bid
+        return f"spread {spread_ * 20_000 / (bid + ask):.1f} bps > {max_bps:g} bps"
