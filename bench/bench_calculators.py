@@ -1,11 +1,17 @@
-"""Per-update cost of every calculator (ns/update) against peers from the same run.
+"""Per-update cost of every calculator (ns/update): compiled and pure-Python kernels side by side,
+against peers from the same run.
+
+Each calculator runs twice on the same series: with the kernel the plugin uses (the compiled twin
+when it is built, docs/decisions/0113) and with its pure-Python reference kernel (the
+``TICKERPLANT_PURE_PYTHON=1`` path). Both are timed through the bound method the pipeline calls
+(what ``feeds()`` returns), on the same values, best of ``--rounds``.
 
 Peers, per rolling calculator: a naive numpy recomputation over the window at every update (what
 "just call numpy" costs on a hot path), and pandas' rolling (vectorized over the whole series at
 once, so not usable per event; the floor a batch computation reaches) when pandas is installed.
-Ratios are peer / ours: above 1, ours is faster.
+Ratios are peer / compiled: above 1, the compiled kernel is faster.
 
-    .venv/bin/python -m bench.bench_calculators [--updates 100000] [--window 100]
+    .venv/bin/python -m bench.bench_calculators [--updates 100000] [--window 100] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import argparse
 import importlib.util
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +49,15 @@ from pipelines.core.calculators import (
     VwapParams,
     ZScore,
     ZScoreParams,
+    ema,
+    ols,
+    sma,
+    top_of_book,
+    volatility,
+    vwap,
+    zscore,
 )
+from pipelines.core.calculators.window import window_limits
 from pipelines.events import BookDelta
 
 NAIVE_CAP = 20_000  # the naive peer is O(window) per update: time it on a prefix
@@ -56,15 +71,52 @@ def series(count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return prices, sizes, ts
 
 
-def ns_per(count: int, run: Callable[[], object]) -> float:
-    started = time.perf_counter_ns()
-    run()
-    return (time.perf_counter_ns() - started) / count
+def best_ns(count: int, make: Callable[[], Callable[[], object]], rounds: int) -> float:
+    """Best ns per update over ``rounds`` runs, each on a fresh calculator (``make``)."""
+    best = float("inf")
+    for _ in range(rounds):
+        run = make()
+        started = time.perf_counter_ns()
+        run()
+        best = min(best, (time.perf_counter_ns() - started) / count)
+    return best
 
 
-def ours_series(calc, prices: list[float], ts: list[int]) -> Callable[[], object]:  # type: ignore[no-untyped-def]
-    update = calc.update
+def pure_kernel(calc: Any) -> Any:
+    """The pure-Python reference kernel of ``calc``'s kind, configured like ``calc``."""
+    params = calc.params
+    if isinstance(calc, Ema):
+        return ema.EmaKernel(2.0 / (params.window + 1))
+    if isinstance(calc, EmaTime):
+        return ema.EmaTimeKernel(calc.kernel.rate)
+    if isinstance(calc, (Mid, Microprice, Spread, Imbalance)):
+        return {
+            Mid: lambda: top_of_book.MidKernel(),
+            Microprice: lambda: top_of_book.MicropriceKernel(),
+            Spread: lambda: top_of_book.SpreadKernel(params.unit == "bps"),
+            Imbalance: lambda: top_of_book.ImbalanceKernel(params.levels),
+        }[type(calc)]()
+    kernel: Any
+    if isinstance(calc, Ols):
+        kernel = ols.OlsKernel([0.0, 0.0, 0.0], params.x == "time")
+    elif isinstance(calc, RealizedVol):
+        kernel = volatility.RealizedVolKernel()
+        kernel.configure(params.annualize, params.year_seconds)
+    else:
+        kernel = {Sma: sma.SmaKernel, ZScore: zscore.ZScoreKernel, Vwap: vwap.VwapKernel}[
+            type(calc)
+        ]()
+    kernel.set_window(*window_limits(params))
+    return kernel
 
+
+def compiled(calc: Any) -> bool:
+    return type(calc.kernel).__module__.split(".")[-1].startswith("_c")
+
+
+def series_run(
+    update: Callable[..., object], prices: list[float], ts: list[int]
+) -> Callable[[], None]:
     def run() -> None:
         for p, t in zip(prices, ts, strict=True):
             update(p, t)
@@ -89,12 +141,9 @@ def naive(
             elif kind == "realized_vol":
                 r = np.log(w[1:] / w[:-1])
                 np.sqrt(r @ r)
-            elif kind == "ols":
-                if len(w) > 1:
-                    t = (ts[lo:i] - ts[i - 1]) / 1e9
-                    np.polyfit(t, w, 1)
-            elif kind == "ema":
-                pass
+            elif kind == "ols" and len(w) > 1:
+                t = (ts[lo:i] - ts[i - 1]) / 1e9
+                np.polyfit(t, w, 1)
 
     return run
 
@@ -121,7 +170,8 @@ def pandas_peer(
 
 
 def books(count: int) -> list[Book]:
-    """Book states after each venue message of the simulator (copied; read-only in the bench)."""
+    """Book states after each venue message of the simulator (their top 20 levels a side,
+    copied through the Book's public API; read-only in the bench)."""
     simulator = MarketSimulator(["BTC-USD"], seed=1)
     book = Book(price_decimals=2)
     out: list[Book] = []
@@ -129,12 +179,9 @@ def books(count: int) -> list[Book]:
         for event in simulator.take(4096):
             if isinstance(event, BookDelta):
                 book.apply(event)
-                if event.batch_end and book.bids.keys and book.asks.keys:
+                if event.batch_end and book.best_bid() and book.best_ask():
                     snapshot = Book(price_decimals=2)
-                    for price, size in book.bids.top(20):
-                        snapshot.bids.set(price, size)
-                    for price, size in book.asks.top(20):
-                        snapshot.asks.set(price, size)
+                    snapshot.load(*book.top(20))
                     out.append(snapshot)
     return out[:count]
 
@@ -143,71 +190,96 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=100_000)
     parser.add_argument("--window", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    n, window = args.updates, args.window
+    n, window, rounds = args.updates, args.window, args.rounds
     x, q, ts = series(n)
     xs, qs, tss = x.tolist(), q.tolist(), ts.tolist()
     m = min(n, NAIVE_CAP)
-    print(f"{n:,} updates, window {window}; naive numpy timed on the first {m:,}")
-    header = f"{'calculator':<26}{'ours ns/upd':>12}{'naive numpy':>13}{'ratio':>8}"
-    print(header + f"{'pandas':>9}{'ratio':>8}")
+    print(
+        f"{n:,} updates, window {window}, best of {rounds} rounds; "
+        f"naive numpy timed on the first {m:,}"
+    )
+    header = f"{'calculator':<26}{'compiled':>10}{'pure':>9}{'pure/c':>8}"
+    print(header + f"{'naive numpy':>13}{'ratio':>8}{'pandas':>9}{'ratio':>8}   (ns/update)")
 
-    def row(label: str, ours: float, kind: str | None) -> None:
-        line = f"{label:<26}{ours:>12,.0f}"
+    def row(
+        label: str,
+        make: Callable[[], Any],
+        timed: Callable[[Callable[..., object]], Callable[[], None]],
+        count: int,
+        kind: str | None,
+    ) -> None:
+        calc = make()
+        ours = best_ns(count, lambda: timed(make().feeds()[0][1]), rounds)
+        pure = best_ns(count, lambda: timed(feed_of(pure_kernel(calc))), rounds)
+        if compiled(calc):
+            line = f"{label:<26}{ours:>10,.0f}{pure:>9,.0f}{pure / ours:>8.1f}"
+        else:
+            line = f"{label:<26}{'(not built)':>10}{pure:>9,.0f}{'-':>8}"
         if kind is not None and kind != "ema":
-            peer = ns_per(m, naive(kind, x[:m], q[:m], ts[:m], window))
+            peer = best_ns(m, lambda: naive(kind, x[:m], q[:m], ts[:m], window), 1)
             line += f"{peer:>13,.0f}{peer / ours:>8.1f}"
         else:
             line += f"{'-':>13}{'-':>8}"
         panda = pandas_peer(kind, x, q, window) if kind else None
         if panda is not None:
-            cost = ns_per(n, panda)
+            cost = best_ns(n, lambda: panda, rounds)
             line += f"{cost:>9,.0f}{cost / ours:>8.2f}"
-        print(line)
+        print(line, flush=True)
 
-    row(
-        f"ema(window={window})",
-        ns_per(n, ours_series(Ema(EmaParams(window=window)), xs, tss)),
-        "ema",
-    )
-    row("ema_time(half_life=1s)", ns_per(n, ours_series(EmaTime(EmaTimeParams()), xs, tss)), None)
-    for label, calc, kind in (
-        (f"sma(window={window})", Sma(SmaParams(window=window)), "sma"),
-        (f"zscore(window={window})", ZScore(ZScoreParams(window=window)), "zscore"),
+    def feed_of(kernel: Any) -> Callable[..., object]:
+        for name in ("update_trade", "update_book", "update"):
+            if hasattr(kernel, name):
+                method: Callable[..., object] = getattr(kernel, name)
+                return method
+        raise TypeError(kernel)
+
+    def on_series(update: Callable[..., object]) -> Callable[[], None]:
+        return series_run(update, xs, tss)
+
+    row(f"ema(window={window})", lambda: Ema(EmaParams(window=window)), on_series, n, "ema")
+    row("ema_time(half_life=1s)", lambda: EmaTime(EmaTimeParams()), on_series, n, None)
+    for label, make, kind in (
+        (f"sma(window={window})", lambda: Sma(SmaParams(window=window)), "sma"),
+        (f"zscore(window={window})", lambda: ZScore(ZScoreParams(window=window)), "zscore"),
         (
             f"realized_vol(window={window})",
-            RealizedVol(RealizedVolParams(window=window)),
+            lambda: RealizedVol(RealizedVolParams(window=window)),
             "realized_vol",
         ),
-        (f"ols(window={window})", Ols(OlsParams(window=window)), "ols"),
-        ("sma(seconds=0.1)", Sma(SmaParams(seconds=0.1)), None),
-        ("ols(seconds=0.1)", Ols(OlsParams(seconds=0.1)), None),
+        (f"ols(window={window})", lambda: Ols(OlsParams(window=window)), "ols"),
+        ("sma(seconds=0.1)", lambda: Sma(SmaParams(seconds=0.1)), None),
+        ("ols(seconds=0.1)", lambda: Ols(OlsParams(seconds=0.1)), None),
     ):
-        row(label, ns_per(n, ours_series(calc, xs, tss)), kind)
+        row(label, make, on_series, n, kind)
 
-    vwap = Vwap(VwapParams(window=window)).update_trade
+    def on_trades(update: Callable[..., object]) -> Callable[[], None]:
+        def run() -> None:
+            for p, s, t in zip(xs, qs, tss, strict=True):
+                update(p, s, t)
 
-    def run_vwap() -> None:
-        for p, s, t in zip(xs, qs, tss, strict=True):
-            vwap(p, s, t)
+        return run
 
-    row(f"vwap(window={window})", ns_per(n, run_vwap), "vwap")
+    row(f"vwap(window={window})", lambda: Vwap(VwapParams(window=window)), on_trades, n, "vwap")
 
     states = books(min(n, 50_000))
-    for label, calc in (
-        ("mid", Mid(MidParams())),
-        ("microprice", Microprice(MicropriceParams())),
-        ("spread(unit=bps)", Spread(SpreadParams(unit="bps"))),
-        ("imbalance(levels=1)", Imbalance(ImbalanceParams())),
-        ("imbalance(levels=10)", Imbalance(ImbalanceParams(levels=10))),
-    ):
-        update = calc.update_book
 
-        def run_books(update=update) -> None:  # type: ignore[no-untyped-def]
+    def on_books(update: Callable[..., object]) -> Callable[[], None]:
+        def run() -> None:
             for book in states:
                 update(book, 0)
 
-        row(label, ns_per(len(states), run_books), None)
+        return run
+
+    for label, make in (
+        ("mid", lambda: Mid(MidParams())),
+        ("microprice", lambda: Microprice(MicropriceParams())),
+        ("spread(unit=bps)", lambda: Spread(SpreadParams(unit="bps"))),
+        ("imbalance(levels=1)", lambda: Imbalance(ImbalanceParams())),
+        ("imbalance(levels=10)", lambda: Imbalance(ImbalanceParams(levels=10))),
+    ):
+        row(label, make, on_books, len(states), None)
 
 
 if __name__ == "__main__":
