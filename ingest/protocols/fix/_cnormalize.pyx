@@ -65,7 +65,7 @@ for _n in range(1, 19):
     _POW10[_n] = _POW10[_n - 1] * 10
 
 
-cdef inline int _digits(str text, Py_ssize_t start, Py_ssize_t stop, long long *out) noexcept:
+cdef int _digits(str text, Py_ssize_t start, Py_ssize_t stop, long long *out) noexcept:
     """ASCII digits text[start:stop] (at most 18) into *out; 0 when anything else is there."""
     cdef const unsigned char *data = <const unsigned char *> PyUnicode_1BYTE_DATA(text)
     cdef long long value = 0
@@ -124,9 +124,6 @@ cdef object _scale(object text, long decimals, str tag):
 cdef class _Clock:
     """The reference's parse_fix_time for UTCTimestamps, with the last day's seconds kept."""
 
-    cdef long long day_key
-    cdef long long day_seconds
-
     def __cinit__(self) -> None:
         self.day_key = -1
 
@@ -169,21 +166,6 @@ cdef class _Clock:
 cdef class Normalizer:
     """The compiled ``FixNormalizer.normalize`` for one normalizer (its state and options)."""
 
-    cdef object reference
-    cdef object stream
-    cdef object sequencer
-    cdef bint plain_sequencer
-    cdef tuple symbol_tags
-    cdef long fixed_decimals
-    cdef dict book_types
-    cdef dict price_decimals
-    cdef dict size_decimals
-    cdef dict security_ids
-    cdef dict sides
-    cdef _Clock clock
-    cdef object reference_time
-    cdef object reference_other
-
     def __init__(self, reference: object) -> None:
         from ingest.protocols.fix import normalize as module  # loaded: it is our caller
 
@@ -211,7 +193,7 @@ cdef class Normalizer:
         return self.reference.normalize_python(message, ts_recv)
 
     # -- helpers (the reference's, in the same order of dict reads and writes) -------------
-    cdef inline long long _next(self) except? -1:
+    cdef long long _next(self) except? -1:
         cdef long long seq
         if self.plain_sequencer:
             seq = self.sequencer.seq + 1
@@ -476,17 +458,17 @@ cdef object _int_text(object text, object default):
     return int(text) if text and text.isdecimal() else default
 
 
-cdef inline object _venue_seq(dict fields, object default):
+cdef object _venue_seq(dict fields, object default):
     return _int_text(fields.get(_K83), default)
 
 
-cdef inline object _msg_seq_num(dict fields):
+cdef object _msg_seq_num(dict fields):
     """FixMessage.msg_seq_num on its fields: MsgSeqNum (34), 0 when absent or not a number."""
     value = fields.get(_K34, "")
     return _int_text(value if isinstance(value, str) else "", 0)
 
 
-cdef inline object _level(object level):
+cdef object _level(object level):
     """``int(level) if level.isdecimal() else 0`` (MDPriceLevel 1023)."""
     cdef long long value
     cdef Py_ssize_t n

@@ -35,18 +35,8 @@ cdef extern from "Python.h":
     void PyUnicode_InternInPlace(PyObject **string)
     object PyUnicode_FromFormat(const char *format, ...)
 
-# Tags are looked up in bitsets of this many bits; a larger tag sends the message to the
-# reference (FIX tags stop well below: user-defined tags end at 39999).
-cdef enum:
-    TAG_LIMIT = 65536
-    BITSET_BYTES = 8192  # TAG_LIMIT bits
-    MAX_GROUP_DEPTH = 16  # parser._MAX_GROUP_DEPTH
-    STACK_TOKENS = 256  # initial token buffer; it doubles for longer messages
-
-cdef struct Token:
-    int tag
-    Py_ssize_t start  # value start (byte offset)
-    Py_ssize_t end  # value end, exclusive
+# TAG_LIMIT, BITSET_BYTES, MAX_GROUP_DEPTH, STACK_TOKENS, Token and the classes' attributes are
+# declared in _cparser.pxd (the fused decoder, _cplugin.pyx, walks the same tokens and tables).
 
 # The key strings of the fields dicts, one interned str per tag, made once per process: the
 # normalizer's literal keys ("268") are the same objects, so dict lookups hit on identity.
@@ -105,17 +95,6 @@ cdef void _fill(unsigned char *bits, object tags) except *:
 cdef class _Group:
     """One repeating group in one context (message type and enclosing groups)."""
 
-    cdef object definition  # GroupDef
-    cdef object count_tag  # str, for errors
-    cdef int delimiter
-    cdef object delimiter_text
-    cdef unsigned char *members
-    cdef unsigned char *stops  # union of every enclosing stop set
-    cdef unsigned char *nested_bits
-    cdef bint stop_all
-    cdef dict nested  # tag int -> _Group, made on first use
-    cdef int depth
-
     def __cinit__(self) -> None:
         self.members = <unsigned char *> calloc(BITSET_BYTES, 1)
         self.stops = <unsigned char *> calloc(BITSET_BYTES, 1)
@@ -157,9 +136,6 @@ cdef class _Group:
 
 cdef class _MessagePlan:
     """A message type's top-level groups and the stops of their entries."""
-
-    cdef unsigned char *group_bits
-    cdef dict groups  # tag int -> _Group
 
     def __cinit__(self) -> None:
         self.group_bits = <unsigned char *> calloc(BITSET_BYTES, 1)
@@ -206,16 +182,6 @@ cdef _MessagePlan _plan(object definition, object header_tags):
 cdef class Parser:
     """The compiled ``FixParser.parse`` for one ``FixParser`` (its dictionary and options)."""
 
-    cdef object reference  # the FixParser: its options, and parse_python for the odd cases
-    cdef bint validate_checksum
-    cdef bint validate_body_length
-    cdef bint reject_unknown
-    cdef dict messages
-    cdef object header_tags
-    cdef dict plans  # msg_type str -> _MessagePlan
-    cdef Token *tokens
-    cdef Py_ssize_t capacity
-
     def __cinit__(self) -> None:
         self.capacity = STACK_TOKENS
         self.tokens = <Token *> malloc(self.capacity * sizeof(Token))
@@ -245,9 +211,21 @@ cdef class Parser:
 
     cdef object _parse(self, bytes data):
         """The message, or None when the reference must decide (odd input or an error)."""
+        cdef Py_ssize_t count = self._scan(data)
+        if count < 0:
+            return None
+        fields = {}
+        errors = []
+        if not self._structure(PyBytes_AS_STRING(data), count, self.plan, fields, errors):
+            return None
+        return FixMessage(self.msg_type, fields, self.raw, errors)
+
+    cdef Py_ssize_t _scan(self, bytes data) except -2:
+        """Checks and tokens of one message: the token count (msg_type, plan and raw set), or
+        -1 when the reference must decide."""
         cdef const char *base = PyBytes_AS_STRING(data)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-        cdef Py_ssize_t i, at, body_end, end, type_at, type_end, count
+        cdef Py_ssize_t i, at, body_end, end, type_at, type_end
         cdef long long declared
         cdef unsigned int total
         cdef object raw = data
@@ -256,7 +234,7 @@ cdef class Parser:
                 n -= 1
             raw = data[:n]
         if n < 5 or base[n - 1] != 1:
-            return None
+            return -1
 
         # CheckSum: the last "\x0110=" (rfind), three ASCII digits up to the final SOH.
         at = -1
@@ -268,53 +246,49 @@ cdef class Parser:
             i -= 1
         if at < 0:
             if base[0] == 56 and base[1] == 61:  # "8=" without a trailer: truncated
-                return None
+                return -1
             body_end = n
         else:
             if n - 1 - (at + 4) != 3:
-                return None
+                return -1
             declared = 0
             for i in range(at + 4, n - 1):
                 if base[i] < 48 or base[i] > 57:
-                    return None
+                    return -1
                 declared = declared * 10 + (base[i] - 48)
             if self.validate_checksum:
                 total = 0
                 for i in range(at + 1):
                     total += <unsigned char> base[i]
                 if <long long> (total & 0xFF) != declared:
-                    return None
+                    return -1
             body_end = at + 1
 
         if self.validate_body_length and not _body_length_ok(base, n, body_end):
-            return None
+            return -1
 
         # MsgType: after the first "\x0135=", or at the very start.
         type_at = _find(base, 0, n, b"\x0135=", 4)
         if type_at < 0:
             if not (base[0] == 51 and base[1] == 53 and base[2] == 61):
-                return None
+                return -1
             type_at = -1
         type_end = type_at + 4
         while base[type_end] != 1:  # found: the message ends with SOH
             type_end += 1
         msg_type = PyUnicode_DecodeLatin1(base + type_at + 4, type_end - type_at - 4, NULL)
-        plan = <_MessagePlan> self.plans.get(msg_type)
+        cdef _MessagePlan plan = self.plans.get(msg_type)
         if plan is None:
             definition = self.messages.get(msg_type)
             if definition is None and (self.reject_unknown or not msg_type):
-                return None
+                return -1
             plan = _plan(definition, self.header_tags)
             self.plans[msg_type] = plan
 
-        count = self._tokenize(base, n - 1)
-        if count < 0:
-            return None
-        fields = {}
-        errors = []
-        if not self._structure(base, count, plan, fields, errors):
-            return None
-        return FixMessage(msg_type, fields, raw, errors)
+        self.msg_type = msg_type
+        self.plan = plan
+        self.raw = raw
+        return self._tokenize(base, n - 1)
 
     cdef Py_ssize_t _tokenize(self, const char *base, Py_ssize_t stop) except -2:
         """Fields of ``base[:stop]`` (split on SOH) into self.tokens; -1: not canonical."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
 
@@ -12,10 +12,16 @@ from ingest.protocols.fix.framing import FixFramer
 from ingest.protocols.fix.message import FixMessage
 from ingest.protocols.fix.normalize import FixNormalizer
 from ingest.protocols.fix.parser import FixParser
+from pipelines import accel
 from pipelines.events import Event
 from pipelines.registry import PROTOCOLS
 
+if TYPE_CHECKING:
+    from ingest.protocols.fix._cplugin import Decoder as _CompiledDecoder
+
 __all__ = ["FixDecoder", "FixParams"]
+
+_compiled = accel.load("ingest.protocols.fix._cplugin")
 
 Tag = Annotated[int, msgspec.Meta(gt=0)]
 
@@ -47,12 +53,25 @@ class FixParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 @PROTOCOLS.register
 class FixDecoder:
     """Decodes one framed message per :meth:`decode` call; state (instrument scales, SecurityID
-    → symbol) lives across calls, so one decoder serves one stream."""
+    → symbol) lives across calls, so one decoder serves one stream.
+
+    ``compiled``: None (default) decodes with the compiled twins when they are loaded (W and X
+    straight from the bytes, ``_cplugin.pyx``; the rest through the compiled parser and
+    normalizer); False runs the pure-Python reference throughout; True requires the twins
+    (ValueError when they are not built or ``TICKERPLANT_PURE_PYTHON`` is set).
+    """
 
     kind: ClassVar[str] = "fix"
     Params: ClassVar[type[msgspec.Struct]] = FixParams
 
-    def __init__(self, stream: str, params: Any = None, sequencer: Sequencer | None = None) -> None:
+    def __init__(
+        self,
+        stream: str,
+        params: Any = None,
+        sequencer: Sequencer | None = None,
+        *,
+        compiled: bool | None = None,
+    ) -> None:
         if params is None:
             params = FixParams()
         elif not isinstance(params, FixParams):
@@ -69,6 +88,7 @@ class FixDecoder:
             dictionary,
             validate_checksum=params.validate_checksum,
             validate_body_length=params.validate_body_length,
+            compiled=compiled,
         )
         self.normalizer = FixNormalizer(
             stream,
@@ -77,8 +97,21 @@ class FixDecoder:
             implied_bid_type=params.implied_bid_type,
             implied_offer_type=params.implied_offer_type,
             price_decimals=params.price_decimals,
+            compiled=compiled,
         )
         self._separator = params.separator.encode("latin-1") if params.separator != "\x01" else b""
+        if compiled and _compiled is None:
+            raise ValueError("the compiled FIX decoder is not loaded (not built, or pure Python)")
+        parser, normalizer = self.parser._fast, self.normalizer._fast
+        self._fast: _CompiledDecoder | None = (
+            _compiled.Decoder(self, parser, normalizer)
+            if _compiled is not None
+            and parser is not None
+            and normalizer is not None
+            # Other separators are replaced by SOH first (parse): the two-step path.
+            and not self._separator
+            else None
+        )
 
     def parse(self, data: bytes) -> FixMessage:
         """The parsed message without normalizing (for tools and a session layer)."""
@@ -86,7 +119,18 @@ class FixDecoder:
             data = data.replace(self._separator, b"\x01")
         return self.parser.parse(data)
 
+    @property
+    def compiled(self) -> bool:
+        """Whether :meth:`decode` runs the compiled twin."""
+        return self._fast is not None
+
     def decode(self, data: bytes, ts_recv: int) -> list[Event]:
+        """Events of one framed message, ``seq`` assigned; raises DecodeError only."""
+        if self._fast is not None:
+            return self._fast.decode(data, ts_recv)
+        return self._decode_two_step(data, ts_recv)
+
+    def _decode_two_step(self, data: bytes, ts_recv: int) -> list[Event]:
         start = self.sequencer.seq
         try:
             return self.normalizer.normalize(self.parse(data), ts_recv)

@@ -1,0 +1,12 @@
+"""Type stub of the compiled twin of ``FixDecoder.decode`` (``_cplugin.pyx``)."""
+
+from ingest.protocols.fix._cnormalize import Normalizer
+from ingest.protocols.fix._cparser import Parser
+from ingest.protocols.fix.plugin import FixDecoder
+from pipelines.events import Event
+
+class Decoder:
+    """W and X bytes straight to events; everything else through the compiled two steps."""
+
+    def __init__(self, reference: FixDecoder, parser: Parser, normalizer: Normalizer) -> None: ...
+    def decode(self, data: bytes, ts_recv: int) -> list[Event]: ...
