@@ -73,6 +73,35 @@ cdef int _by_key_then_order(const void* a, const void* b) noexcept nogil:
     return -1 if x.order < y.order else (1 if x.order > y.order else 0)
 
 
+cdef bint _ascending(_Entry* entries, Py_ssize_t count) noexcept:
+    """Strictly ascending keys: already in the order a sort would give."""
+    cdef Py_ssize_t i
+    for i in range(1, count):
+        if entries[i].key <= entries[i - 1].key:
+            return False
+    return True
+
+
+cdef bint _descending(_Entry* entries, Py_ssize_t count) noexcept:
+    """Strictly descending keys (no duplicates): reversing gives what a sort would."""
+    cdef Py_ssize_t i
+    for i in range(1, count):
+        if entries[i].key >= entries[i - 1].key:
+            return False
+    return True
+
+
+cdef void _reverse(_Entry* entries, Py_ssize_t count) noexcept:
+    cdef Py_ssize_t i = 0, j = count - 1
+    cdef _Entry swap
+    while i < j:
+        swap = entries[i]
+        entries[i] = entries[j]
+        entries[j] = swap
+        i += 1
+        j -= 1
+
+
 cdef int64_t _int64(object value, str what) except? -1:
     """``value`` as an int64, which every price and size must fit (the wire's range); the
     reference raises the same OverflowError (book.py, ``_out_of_range``). INT64_MIN is out too:
@@ -236,12 +265,13 @@ cdef class BookSideLevels:
         try:
             self._load(entries)
         except OverflowError:
-            # Which value the error names depends on the reference's order of checks: let the
-            # reference raise it (the side is unchanged either way).
+            # Which value the error names depends on the reference's order of checks, and a value
+            # out of range may be overwritten by a later entry for the same price: the reference
+            # decides (the side is unchanged if it raises), then its surviving levels load here.
             from pipelines.core.book import PyBookSideLevels
 
             PyBookSideLevels(self.sign).load(entries)
-            raise
+            self._load(list({price: size for price, size in entries if size}.items()))
 
     cdef _load(self, list levels):
         cdef _Entry* buffer = NULL
@@ -264,7 +294,11 @@ cdef class BookSideLevels:
                 buffer[count].size = s
                 buffer[count].order = count
                 count += 1
-            if count:
+            # A snapshot lists each side best first, which is descending key order on both sides
+            # (bids by price, asks by -price): reversed in place then, sorted only otherwise.
+            if count > 1 and _descending(buffer, count):
+                _reverse(buffer, count)
+            elif count > 1 and not _ascending(buffer, count):
                 qsort(buffer, count, sizeof(_Entry), _by_key_then_order)
             self._reserve(count)
             for i in range(count):

@@ -14,6 +14,7 @@ from pipelines.core._cfields cimport field, field_offset
 from pipelines.core._chealth cimport BookHealth
 
 from pipelines.core.l3 import L3Book
+from pipelines.core.rules.engine import SymbolRules
 from pipelines.events import BookDelta
 
 __all__ = ["BookKeeper"]
@@ -21,6 +22,20 @@ __all__ = ["BookKeeper"]
 cdef object _BookDelta = BookDelta
 cdef Py_ssize_t _BATCH_END = field_offset(BookDelta, "batch_end")
 cdef str RESYNC = "RESYNC"
+
+# The reference SymbolRules (a __slots__ class): its ``book``, ``halted`` and ``pending`` slots are
+# read at their offsets, and ``flush`` -- which does nothing while ``pending`` is empty, the usual
+# case -- is called only when there is something pending. Any other rules class (a compiled twin)
+# gets the plain documented calls.
+cdef object _SymbolRules = None
+cdef Py_ssize_t _R_BOOK = -1, _R_HALTED = -1, _R_PENDING = -1
+try:
+    _R_BOOK = field_offset(SymbolRules, "book")
+    _R_HALTED = field_offset(SymbolRules, "halted")
+    _R_PENDING = field_offset(SymbolRules, "pending")
+    _SymbolRules = SymbolRules
+except (TypeError, AttributeError):
+    pass
 
 
 @cython.final
@@ -107,7 +122,18 @@ cdef class BookKeeper:
             if change is not None:
                 out(change)
         rules = self.rules
-        cdef bint publish = rules.on_book(book, seq, ts) if rules.book else not rules.halted
+        cdef bint publish
+        if type(rules) is _SymbolRules:
+            if field(rules, _R_BOOK, "book"):
+                publish = rules.on_book(book, seq, ts)
+            else:
+                publish = not field(rules, _R_HALTED, "halted")
+            if publish and build:
+                out(book.snapshot(self.depth, seq=seq, state=health._label(), ts_recv=ts))
+            if field(rules, _R_PENDING, "pending"):
+                rules.flush(out)
+            return publish
+        publish = rules.on_book(book, seq, ts) if rules.book else not rules.halted
         if publish and build:
             out(book.snapshot(self.depth, seq=seq, state=health._label(), ts_recv=ts))
         rules.flush(out)

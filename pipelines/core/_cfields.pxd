@@ -17,9 +17,11 @@ cdef extern from *:
         return member->offset;
     }
     #define TP_FIELD(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+    #define TP_SET_FIELD(obj, offset, value) (TP_FIELD(obj, offset) = (value))
     """
     Py_ssize_t tp_field_offset(object descr)
     PyObject* TP_FIELD(object obj, Py_ssize_t offset)
+    void TP_SET_FIELD(object obj, Py_ssize_t offset, PyObject* value)  # steals nothing: see use
 
 
 cdef inline Py_ssize_t field_offset(object cls, str name) except -2:

@@ -3,6 +3,11 @@
 ``process`` is the bus handler: it runs one batch to completion, so anything that changes the
 pipeline from the same event loop (the spec applier) lands between two batches, never inside one.
 Only symbols this worker owns get state; the others are remembered as ``None`` and skipped.
+
+The hot loop (``process`` with ``_book_message`` and ``_trade``) has a compiled twin,
+``_cpipeline`` (docs/decisions/0113), used with the compiled book, health and keeper when they
+are built and ``TICKERPLANT_PURE_PYTHON`` is not set; ``Pipeline(..., compiled=False)`` runs the
+reference code and classes in any case (tests compare the two).
 """
 
 from __future__ import annotations
@@ -10,14 +15,17 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
 
-from pipelines.core.book import Book
-from pipelines.core.bookkeeper import BookKeeper
+from pipelines import accel
+from pipelines.core import bookkeeper as _bookkeeper
+from pipelines.core.book import Book, PyBook
+from pipelines.core.bookkeeper import BookKeeper, PyBookKeeper
 from pipelines.core.calculators.base import Calculator
-from pipelines.core.health import DEFAULT_STALE_AFTER_NS, BookHealth
+from pipelines.core.health import DEFAULT_STALE_AFTER_NS, BookHealth, PyBookHealth
 from pipelines.core.rules import RuleEntry, RuleSet
 from pipelines.core.rules.metrics import RuleCollector
 from pipelines.delivery.base import Sink
@@ -37,7 +45,7 @@ from pipelines.runtime.metrics import WorkerMetrics
 from pipelines.spec import CalculatorSpec
 from pipelines.topics import event_topic
 
-__all__ = ["CalculatorEntry", "Pipeline", "SymbolState"]
+__all__ = ["COMPILED", "CalculatorEntry", "Pipeline", "StageMeter", "SymbolState"]
 
 Owns = Callable[[str, str], bool]
 SNAPSHOT_DEPTH = 10
@@ -172,7 +180,21 @@ class StageMeter:
 
 
 class Pipeline:
-    def __init__(self, metrics: WorkerMetrics, owns: Owns) -> None:
+    def __init__(self, metrics: WorkerMetrics, owns: Owns, compiled: bool | None = None) -> None:
+        """``compiled``: None runs the compiled hot loop when it is available (``COMPILED``),
+        False the reference code and classes, True the compiled ones (ValueError if unbuilt)."""
+        if compiled is None:
+            compiled = COMPILED
+        elif compiled and not COMPILED:
+            raise ValueError("the compiled pipeline is not available (not built, or pure Python)")
+        self.compiled = compiled
+        meter: Any = _compiled.StageMeter if compiled else StageMeter  # type: ignore[union-attr]
+        self._classes: tuple[Any, Any, Any] = (
+            (Book, BookHealth, BookKeeper) if compiled else (PyBook, PyBookHealth, PyBookKeeper)
+        )
+        if compiled:
+            # The compiled loop, called straight from the bus (no Python frame per batch).
+            self.process = partial(_compiled.process, self)  # type: ignore[method-assign,union-attr]
         self.metrics = metrics
         self.owns = owns
         self.states: dict[str, dict[str, SymbolState | None]] = {}
@@ -180,12 +202,12 @@ class Pipeline:
         self.sinks: dict[str, Sink] = {}
         self.events_in = 0
         self.filtered = 0
-        self.core_meter = StageMeter(
+        self.core_meter = meter(
             metrics.events_in.labels("core"),
             metrics.events_out.labels("core"),
             metrics.latency.labels("core"),
         )
-        self.sink_meter = StageMeter(
+        self.sink_meter = meter(
             metrics.events_in.labels("sinks"), None, metrics.latency.labels("sinks")
         )
         self._flush_at = 0.0
@@ -276,16 +298,17 @@ class Pipeline:
         if not self.owns(event.stream, event.symbol):
             symbols[event.symbol] = None
             return None
-        book = Book(
+        book_class, health_class, keeper_class = self._classes
+        book = book_class(
             event.stream,
             event.symbol,
             getattr(event, "price_decimals", 0),
             getattr(event, "size_decimals", 0),
         )
         state = SymbolState(book)
-        state.keeper = BookKeeper(
+        state.keeper = keeper_class(
             book,
-            BookHealth(event.stream, event.symbol, self.stale_after_ns),
+            health_class(event.stream, event.symbol, self.stale_after_ns),
             self.rules.bind(event.stream, event.symbol),
             SNAPSHOT_DEPTH,
         )
@@ -508,3 +531,11 @@ def _metric(event: Event, name: str, value: float, source: str) -> Metric:
         value=value,
         source=source,
     )
+
+
+# The compiled hot loop runs on the compiled keeper (which runs on the compiled book and health).
+_compiled = accel.load("pipelines.runtime._cpipeline") if _bookkeeper.COMPILED else None
+COMPILED = _compiled is not None
+"""Whether ``Pipeline`` runs the compiled hot loop by default."""
+if _compiled is not None:
+    _compiled.bind(SymbolState)

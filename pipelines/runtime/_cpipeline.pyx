@@ -1,0 +1,385 @@
+"""Compiled twin of the hot path of :mod:`pipelines.runtime.pipeline` (docs/decisions/0112, 0113).
+
+``process`` is ``Pipeline.process`` (with ``_book_message`` and ``_trade``) written against the
+compiled BookKeeper, book and health: the same loop, the same calls in the same order, the same
+events out, the same stage counts. What it saves is the interpreter around them: event fields and
+``SymbolState`` slots are read at their offsets (``_cfields``), the keeper and book are C calls,
+the stage meter is a C struct, and the clock is ``clock_gettime(CLOCK_MONOTONIC)``, which is what
+``time.perf_counter`` reads on Linux. Calculators and rules are called through their documented
+Python interfaces (``Calculator.feeds()`` methods, ``SymbolRules``), compiled or not.
+"""
+
+from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
+
+cdef extern from "Python.h":
+    bint PyType_IsSubtype(PyTypeObject* a, PyTypeObject* b)
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.time cimport timespec
+
+cimport cython
+
+from pipelines.core._cbook cimport Book
+from pipelines.core._cbookkeeper cimport BookKeeper
+from pipelines.core._cfields cimport TP_FIELD, TP_SET_FIELD, field, field_offset
+
+from bisect import bisect_left
+
+from pipelines.events import (
+    Alert,
+    BookDelta,
+    BookSnapshot,
+    Instrument,
+    Metric,
+    Order,
+    Status,
+    Trade,
+)
+from pipelines.events import _EventBase
+
+__all__ = ["StageMeter", "bind", "now", "process"]
+
+
+cdef extern from "<time.h>" nogil:
+    int clock_gettime(int clk_id, timespec* tp)
+    int CLOCK_MONOTONIC
+
+
+cdef inline double _now() noexcept:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+def now():
+    """The clock ``process`` reads (``time.perf_counter``'s, in seconds)."""
+    return _now()
+
+
+# Event fields by offset: every event type derives from _EventBase, whose slots sit at the same
+# offsets in every subclass (C layout inheritance).
+cdef object _Base = _EventBase
+cdef Py_ssize_t _STREAM = field_offset(_EventBase, "stream")
+cdef Py_ssize_t _SYMBOL = field_offset(_EventBase, "symbol")
+cdef Py_ssize_t _SEQ = field_offset(_EventBase, "seq")
+cdef Py_ssize_t _TS_RECV = field_offset(_EventBase, "ts_recv")
+cdef object _BookDelta = BookDelta
+cdef object _Order = Order
+cdef object _BookSnapshot = BookSnapshot
+cdef object _Status = Status
+cdef object _Trade = Trade
+cdef object _Instrument = Instrument
+cdef object _Metric = Metric
+
+# SymbolState's slots (set by bind(), once pipeline.py has defined the class).
+cdef object _SymbolState = None
+cdef Py_ssize_t _S_BOOK, _S_KEEPER, _S_MID, _S_VALUES, _S_ON_MID, _S_ON_BOOK
+cdef Py_ssize_t _S_ON_TRADE, _S_ON_TRADE_SIZE
+
+
+def bind(symbol_state):
+    """Called once by pipeline.py with its ``SymbolState`` class."""
+    global _SymbolState, _S_BOOK, _S_KEEPER, _S_MID, _S_VALUES, _S_ON_MID, _S_ON_BOOK
+    global _S_ON_TRADE, _S_ON_TRADE_SIZE
+    _S_BOOK = field_offset(symbol_state, "book")
+    _S_KEEPER = field_offset(symbol_state, "keeper")
+    _S_MID = field_offset(symbol_state, "mid")
+    _S_VALUES = field_offset(symbol_state, "values")
+    _S_ON_MID = field_offset(symbol_state, "on_mid")
+    _S_ON_BOOK = field_offset(symbol_state, "on_book")
+    _S_ON_TRADE = field_offset(symbol_state, "on_trade")
+    _S_ON_TRADE_SIZE = field_offset(symbol_state, "on_trade_size")
+    _SymbolState = symbol_state
+
+
+cdef inline bint _is_event(object event) noexcept:
+    # A subtype test on the MRO (no __instancecheck__ lookup on msgspec's metaclass).
+    return PyType_IsSubtype(Py_TYPE(event), <PyTypeObject*>_Base)
+
+
+cdef inline object _event_field(object event, Py_ssize_t offset, str name):
+    if _is_event(event):
+        return field(event, offset, name)
+    return getattr(event, name)
+
+
+cdef inline void _set_mid(object state, object mid):
+    """``state.mid = mid`` (a slot store)."""
+    cdef PyObject* old
+    if type(state) is _SymbolState:
+        old = TP_FIELD(state, _S_MID)
+        Py_INCREF(mid)
+        TP_SET_FIELD(state, _S_MID, <PyObject*>mid)
+        Py_XDECREF(old)
+    else:
+        state.mid = mid
+
+
+@cython.final
+cdef class StageMeter:
+    """Events in/out and batch latencies of one stage, kept as plain ints and added to the
+    Prometheus children in bulk by :meth:`flush` (the reference: pipeline.StageMeter)."""
+
+    cdef public object _in, _out, _latency
+    cdef public long long events_in, events_out
+    cdef public list bounds, counts
+    cdef public double sum
+
+    def __init__(self, events_in, events_out, latency):
+        self._in, self._out, self._latency = events_in, events_out, latency
+        self.events_in = self.events_out = 0
+        bounds = getattr(latency, "_upper_bounds", None)
+        bulk = bounds is not None and hasattr(latency, "_buckets") and hasattr(latency, "_sum")
+        self.bounds = list(bounds) if bounds is not None and bulk else []
+        self.counts = [0] * len(self.bounds)
+        self.sum = 0.0
+
+    cdef int _batch(self, Py_ssize_t events_in, Py_ssize_t events_out, double seconds) except -1:
+        cdef list bounds = self.bounds
+        cdef Py_ssize_t lo, hi, mid
+        self.events_in += events_in
+        self.events_out += events_out
+        if bounds:
+            # bisect_left over the float bounds (the bucket ``observe`` picks; +Inf is last).
+            lo, hi = 0, len(bounds)
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if <double>bounds[mid] < seconds:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            self.counts[lo] += 1
+            self.sum += seconds
+        else:
+            self._latency.observe(seconds)
+        return 0
+
+    def batch(self, events_in, events_out, seconds):
+        self._batch(events_in, events_out, seconds)
+
+    def flush(self):
+        if self.events_in:
+            self._in.inc(self.events_in)
+            self.events_in = 0
+        if self.events_out and self._out is not None:
+            self._out.inc(self.events_out)
+            self.events_out = 0
+        counts = self.counts
+        if any(counts):
+            buckets = self._latency._buckets
+            for index, count in enumerate(counts):
+                if count:
+                    buckets[index].inc(count)
+                    counts[index] = 0
+            self._latency._sum.inc(self.sum)
+            self.sum = 0.0
+
+
+def process(pipeline, list batch):
+    """``Pipeline.process``: one batch through books and calculators, then out to every sink."""
+    cdef double started = _now()
+    cdef list out = []
+    append = out.append
+    cdef dict states = pipeline.states
+    sinks = pipeline.sinks
+    # Without a sink nobody reads the BookSnapshots and Metrics: they are counted (stage
+    # events_out) but not built; books, health, rules and calculator values all still update.
+    cdef bint build = bool(sinks)
+    cdef Py_ssize_t unbuilt = 0, filtered = 0
+    last_stream = None
+    last_symbol = None
+    state = None
+    cdef BookKeeper keeper = None
+    cdef object symbols
+    for event in batch:
+        kind = type(event)
+        if _is_event(event):
+            stream = field(event, _STREAM, "stream")
+            symbol = field(event, _SYMBOL, "symbol")
+        else:
+            stream, symbol = event.stream, event.symbol
+        if symbol is not last_symbol or stream is not last_stream:
+            symbols = states.get(stream)
+            if symbols is not None and symbol in symbols:
+                state = symbols[symbol]
+            else:
+                state = pipeline._admit(event)
+            last_stream, last_symbol = stream, symbol
+            keeper = None
+        if state is None:
+            filtered += 1
+            continue
+        if keeper is None:
+            keeper = field(state, _S_KEEPER, "keeper") if type(state) is _SymbolState else state.keeper
+        if kind is _BookDelta:
+            if keeper._delta(event):
+                unbuilt += _book_message(state, keeper, event, append, build)
+        elif kind is _Order:
+            # An order-only feed builds the book through an L3 book; with BookDeltas (the
+            # simulator sends both) the deltas are the book.
+            if keeper._order(event):
+                unbuilt += _book_message(state, keeper, event, append, build)
+        elif kind is _BookSnapshot:
+            keeper.snapshot(event, append)
+            unbuilt += _book_message(state, keeper, event, append, build)
+        elif kind is _Status:
+            keeper.status(event, append)
+        elif kind is _Trade:
+            keeper.trade(event, append)
+            if state.on_trade or state.on_trade_size:
+                unbuilt += _trade(state, event, append, build)
+        else:
+            if kind is _Instrument:
+                state.book.price_decimals = event.price_decimals
+                state.book.size_decimals = event.size_decimals
+            append(event)
+    cdef Py_ssize_t count = len(batch)
+    pipeline.events_in += count
+    pipeline.filtered += filtered
+    cdef double now = _now()
+    (<StageMeter?>pipeline.core_meter)._batch(count, len(out) + unbuilt, now - started)
+    if out and sinks:
+        routed = pipeline._route(out)
+        for sink in sinks.values():
+            sink.publish(routed)
+        (<StageMeter?>pipeline.sink_meter)._batch(len(routed), 0, _now() - now)
+    if now >= pipeline._flush_at:
+        pipeline.flush_metrics()
+
+
+cdef Py_ssize_t _book_message(
+    object state, BookKeeper keeper, object event, object append, bint build
+) except -1:
+    """At the end of a venue message the book is consistent: publish it and its mid.
+    Returns how many outputs were counted without being built (``build`` false)."""
+    seq = _event_field(event, _SEQ, "seq")
+    ts = _event_field(event, _TS_RECV, "ts_recv")
+    cdef bint published = keeper._publish(seq, ts, append, build)
+    cdef Py_ssize_t unbuilt = 0 if build or not published else 1
+    cdef bint slots = type(state) is _SymbolState
+    book = field(state, _S_BOOK, "book") if slots else state.book
+    mid = (<Book>book)._mid() if type(book) is Book else book.mid()
+    if mid is None:
+        return unbuilt
+    _set_mid(state, mid)
+    values = field(state, _S_VALUES, "values") if slots else state.values
+    stream = _event_field(event, _STREAM, "stream")
+    symbol = _event_field(event, _SYMBOL, "symbol")
+    if build:
+        append(
+            Metric(
+                stream=stream,
+                symbol=symbol,
+                seq=seq,
+                ts_recv=ts,
+                name="mid",
+                value=mid,
+                source="book",
+            )
+        )
+    else:
+        unbuilt += 1
+    on_mid = field(state, _S_ON_MID, "on_mid") if slots else state.on_mid
+    on_book = field(state, _S_ON_BOOK, "on_book") if slots else state.on_book
+    if on_mid:
+        unbuilt += _feed(on_mid, mid, ts, values, stream, symbol, seq, append, build)
+    if on_book:
+        unbuilt += _feed(on_book, book, ts, values, stream, symbol, seq, append, build)
+    return unbuilt
+
+
+cdef Py_ssize_t _feed(
+    list feed,
+    object argument,
+    object ts,
+    dict values,
+    object stream,
+    object symbol,
+    object seq,
+    object append,
+    bint build,
+) except -1:
+    """One feed's dispatch entries ``(update, calc, name, outputs, description)``, called with
+    ``(argument, ts)``; their values stored and (``build``) published as Metrics."""
+    cdef Py_ssize_t unbuilt = 0
+    cdef tuple entry, outputs
+    for entry in feed:
+        update, calc, name, outputs, description = entry
+        value = update(argument, ts)
+        if value is None:
+            continue
+        if outputs:
+            for metric_name, result in zip(outputs, calc.results, strict=True):
+                values[metric_name] = result
+                if build:
+                    append(
+                        Metric(
+                            stream=stream,
+                            symbol=symbol,
+                            seq=seq,
+                            ts_recv=ts,
+                            name=metric_name,
+                            value=result,
+                            source=description,
+                        )
+                    )
+            if not build:
+                unbuilt += len(outputs)
+            continue
+        values[name] = value
+        if build:
+            append(
+                Metric(
+                    stream=stream,
+                    symbol=symbol,
+                    seq=seq,
+                    ts_recv=ts,
+                    name=name,
+                    value=value,
+                    source=description,
+                )
+            )
+        else:
+            unbuilt += 1
+    return unbuilt
+
+
+cdef Py_ssize_t _trade(object state, object trade, object append, bint build) except -1:
+    price = trade.price / 10**trade.price_decimals
+    ts = trade.ts_recv
+    cdef Py_ssize_t unbuilt = 0
+    feeds = [(state.on_trade, (price, ts))]
+    if state.on_trade_size:
+        size = trade.size / 10**trade.size_decimals
+        feeds.append((state.on_trade_size, (price, size, ts)))
+    values = state.values
+    for feed, arguments in feeds:
+        for update, calc, name, outputs, description in feed:
+            value = update(*arguments)
+            if value is None:
+                continue
+            if outputs:
+                for metric_name, result in zip(outputs, calc.results, strict=True):
+                    values[metric_name] = result
+                    if build:
+                        append(_metric(trade, metric_name, result, description))
+                if not build:
+                    unbuilt += len(outputs)
+            elif build:
+                values[name] = value
+                append(_metric(trade, name, value, description))
+            else:
+                values[name] = value
+                unbuilt += 1
+    return unbuilt
+
+
+cdef object _metric(object event, object name, object value, object source):
+    return Metric(
+        stream=event.stream,
+        symbol=event.symbol,
+        seq=event.seq,
+        ts_recv=event.ts_recv,
+        name=name,
+        value=value,
+        source=source,
+    )
