@@ -21,13 +21,18 @@ Nothing here is venue-specific: everything comes from the Mapping structs and th
 handlers' own compiled state.
 """
 
-from cpython.long cimport PyLong_FromLongLong
+from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcmp
 
 from bisect import bisect_left, insort
+
+import msgspec
+from types import MemberDescriptorType as _MemberDescriptorType
 
 from ingest.protocols.base import DecodeError
 from pipelines.events import BookDelta, Quote, Trade
@@ -48,6 +53,19 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     const char* PyBytes_AS_STRING(object)
     Py_ssize_t PyBytes_GET_SIZE(object)
+
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+        int flags
+    int _T_OBJECT_EX "T_OBJECT_EX"
+    int _READONLY "READONLY"
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
 
 
 class _Bail(Exception):
@@ -72,6 +90,7 @@ cdef enum:
 cdef enum:
     MAX_DEPTH = 64
     MAX_STEPS = 8
+    MAX_MEMO = 128
     S_KEY = 1
     S_INDEX = 2
     S_SLICE = 3
@@ -90,6 +109,9 @@ _BOOK_SIDES = {"bid": "bid", "ask": "ask", "buy": "bid", "sell": "ask"}
 _ACTIONS = {"new": 1, "change": 2, "delete": 3}
 _ACTION_NAMES = ("", "new", "change", "delete")
 _NOTSET = object()
+_LIVE = "LIVE"
+_BID = "bid"
+_ASK = "ask"
 
 
 cdef struct Node:
@@ -98,6 +120,7 @@ cdef struct Node:
     int end        # strings: the closing quote; numbers and literals: one past the last byte
     int next       # tape index of the next sibling (containers: past their last descendant)
     int count      # containers: elements (objects: members)
+    int memo       # objects: where Tape.memo laid out its members (-1: not yet)
     int64_t ival   # K_INT: the value
 
 
@@ -108,6 +131,14 @@ cdef class Tape:
     cdef Node* nodes
     cdef int cap
     cdef int n
+    # The members of the object looked up last, laid out flat: a mapping reads several fields
+    # of the same object, and walking the tape's member chain (one dependent load per member)
+    # once instead of per field is what makes key lookups cheap.
+    cdef int memo_used
+    cdef uint64_t memo_k8[MAX_MEMO]
+    cdef int memo_len[MAX_MEMO]
+    cdef int memo_start[MAX_MEMO]
+    cdef int memo_value[MAX_MEMO]
     cdef const unsigned char* s
     cdef object data
 
@@ -143,6 +174,7 @@ cdef class Tape:
         if not self._grow(length):
             return 0
         self.data = data
+        self.memo_used = 0
         self.s = s
         nodes = self.nodes
         while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
@@ -159,6 +191,7 @@ cdef class Tape:
                 if depth == MAX_DEPTH:
                     return 0
                 node.kind = K_OBJ if c == 123 else K_ARR
+                node.memo = -1
                 if depth and nodes[stack[depth - 1]].kind == K_ARR:
                     nodes[stack[depth - 1]].count += 1
                 stack[depth] = n
@@ -291,6 +324,29 @@ cdef class Tape:
                     continue
                 return 0
 
+    cdef int memo(self, int obj) noexcept:
+        """Lays out object ``obj``'s members flat (key length, first 8 bytes, value node) and
+        returns where, or -1 when the frame's memo space is used up (the caller walks the
+        chain instead)."""
+        cdef int count = self.nodes[obj].count
+        cdef int m = obj + 1, k, base = self.nodes[obj].memo
+        cdef Node* key
+        if base >= 0:
+            return base
+        base = self.memo_used
+        if base + count > MAX_MEMO:
+            return -1
+        for k in range(base, base + count):
+            key = &self.nodes[m]
+            self.memo_len[k] = key.end - key.start
+            self.memo_start[k] = key.start
+            self.memo_k8[k] = _k8(<const char*>(self.s + key.start), key.end - key.start)
+            self.memo_value[k] = m + 1
+            m = self.nodes[m + 1].next
+        self.memo_used = base + count
+        self.nodes[obj].memo = base
+        return base
+
     cdef inline int _key(self, Py_ssize_t* ppos, int* pn, Py_ssize_t length, int obj) noexcept:
         # A member's key and its ':' (counted on object ``obj``); the parser then reads the value.
         cdef const unsigned char* s = self.s
@@ -332,6 +388,17 @@ cdef class Tape:
 
 
 # -- values on the tape -------------------------------------------------------------------------
+cdef inline uint64_t _k8(const char* p, Py_ssize_t length) noexcept:
+    # The first (up to) 8 bytes of a key, packed: equal keys give equal values.
+    cdef uint64_t value = 0
+    cdef Py_ssize_t k
+    if length > 8:
+        length = 8
+    for k in range(length):
+        value |= (<uint64_t><unsigned char>p[k]) << (8 * k)
+    return value
+
+
 cdef inline bint _scalar(Tape t, int i) noexcept:
     return t.nodes[i].kind >= K_STR
 
@@ -530,6 +597,7 @@ cdef class CPath:
     cdef Py_ssize_t indexes[MAX_STEPS]
     cdef const char* keys[MAX_STEPS]
     cdef Py_ssize_t lengths[MAX_STEPS]
+    cdef uint64_t k8s[MAX_STEPS]
     cdef list _keep
     cdef object slice_
     cdef readonly bint ends_slice
@@ -548,6 +616,7 @@ cdef class CPath:
                 self.kinds[k] = S_KEY
                 self.keys[k] = PyBytes_AS_STRING(encoded)
                 self.lengths[k] = PyBytes_GET_SIZE(encoded)
+                self.k8s[k] = _k8(self.keys[k], self.lengths[k])
             elif type(step) is int:
                 self.kinds[k] = S_INDEX
                 self.indexes[k] = step
@@ -563,8 +632,9 @@ cdef class CPath:
     cdef int resolve(self, Tape t, int i) noexcept:
         """The node at the path from node ``i``, or -1 for MISSING. A path ending in a slice
         gives the array it slices (the slice itself is taken by ``elements``)."""
-        cdef int k, m, found, count
+        cdef int k, m, found, count, base
         cdef Py_ssize_t index, klen
+        cdef uint64_t k8
         cdef Node* nodes = t.nodes
         cdef const char* key
         for k in range(self.nsteps):
@@ -574,11 +644,24 @@ cdef class CPath:
                 key = self.keys[k]
                 klen = self.lengths[k]
                 found = -1
+                base = t.memo(i)
+                if base >= 0:
+                    k8 = self.k8s[k]
+                    # The last of duplicate keys wins, as in a decoded dict.
+                    for m in range(base, base + nodes[i].count):
+                        if (t.memo_k8[m] == k8 and t.memo_len[m] == klen
+                                and (klen <= 8 or memcmp(t.s + t.memo_start[m], key, klen) == 0)):
+                            found = t.memo_value[m]
+                    if found < 0:
+                        return -1
+                    i = found
+                    continue
                 m = i + 1
-                # The last of duplicate keys wins, as in a decoded dict.
                 for _ in range(nodes[i].count):
+                    # Length, then first byte inline: most keys differ there (and are short).
                     if (nodes[m].end - nodes[m].start == klen
-                            and memcmp(t.s + nodes[m].start, key, klen) == 0):
+                            and (klen == 0 or t.s[nodes[m].start] == <unsigned char>key[0])
+                            and (klen <= 1 or memcmp(t.s + nodes[m].start, key, klen) == 0)):
                         found = m + 1
                     m = nodes[m + 1].next
                 if found < 0:
@@ -730,29 +813,242 @@ cdef class CInt:
         return _int_object(self.field.value(t, i))
 
 
+# -- direct slot access -------------------------------------------------------------------------
+# Counters and the sequencer are bumped on every frame. They live in __slots__ / msgspec Struct
+# fields, i.e. member descriptors at a fixed offset in the object: reading and writing the slot
+# costs a few ns against ~40 ns for a getattr + setattr pair. Used only when the attribute really
+# is a plain object member descriptor (checked once); otherwise getattr/setattr.
+cdef Py_ssize_t _member_offset(cls, str name) except -2:
+    descr = getattr(cls, name, None)
+    if type(descr) is not _MemberDescriptorType:
+        return -1
+    cdef PyMemberDef* member = (<PyMemberDescrObject*><PyObject*>descr).d_member
+    if member.type != _T_OBJECT_EX or member.flags & _READONLY:
+        return -1
+    return member.offset
+
+
+cdef inline object _slot_get(object obj, Py_ssize_t offset, str name):
+    cdef PyObject* value
+    if offset < 0:
+        return getattr(obj, name)
+    value = (<PyObject**>((<char*><PyObject*>obj) + offset))[0]
+    if value == NULL:
+        return getattr(obj, name)  # unset: let Python raise its AttributeError
+    return <object>value
+
+
+cdef inline int _slot_set(object obj, Py_ssize_t offset, str name, object value) except -1:
+    cdef PyObject** slot
+    cdef PyObject* old
+    if offset < 0:
+        setattr(obj, name, value)
+        return 0
+    slot = <PyObject**>((<char*><PyObject*>obj) + offset)
+    old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject*>value
+    Py_XDECREF(old)
+    return 0
+
+
+cdef class _Slots:
+    """Offsets of the hot attributes of the shared state objects."""
+
+    cdef Py_ssize_t messages, events, ignored, seq
+
+    def __init__(self, stats, sequencer):
+        self.messages = _member_offset(type(stats), "messages")
+        self.events = _member_offset(type(stats), "events")
+        self.ignored = _member_offset(type(stats), "ignored")
+        self.seq = _member_offset(type(sequencer), "seq")
+
+
+# -- events ------------------------------------------------------------------------------------
+cdef class _Maker:
+    """Builds one event type fast: msgspec's own ``__copy__`` of a blank instance, then every
+    varying field written into its slot. Keyword construction spends most of its time matching
+    14 keyword names; this writes the same values into the same slots msgspec's constructor
+    fills. ``ok`` is False (keyword construction is used) unless the result was checked equal,
+    field for field and type for type, to the keyword-built event at import."""
+
+    cdef object cls, copy, template
+    cdef Py_ssize_t offsets[16]
+    cdef int count
+    cdef readonly bint ok
+
+    def __init__(self, cls, tuple names, dict blank):
+        self.cls = cls
+        self.template = cls(**blank)
+        self.copy = cls.__copy__
+        self.count = len(names)
+        self.ok = self.count <= 16
+        for k, name in enumerate(names[:16]):
+            self.offsets[k] = _member_offset(cls, name)
+            if self.offsets[k] < 0:
+                self.ok = False
+
+    cdef inline object blank(self):
+        return self.copy(self.template)
+
+    cdef inline void put(self, object event, int k, object value) noexcept:
+        cdef PyObject** slot = <PyObject**>((<char*><PyObject*>event) + self.offsets[k])
+        cdef PyObject* old = slot[0]
+        Py_INCREF(value)
+        slot[0] = <PyObject*>value
+        Py_XDECREF(old)
+
+
+cdef _Maker _DELTAS = _Maker(
+    BookDelta,
+    ("stream", "symbol", "seq", "venue_seq", "ts_exchange", "ts_recv", "side", "price", "size",
+     "action", "level", "batch_end", "price_decimals", "size_decimals"),
+    {"stream": "", "symbol": "", "side": "bid", "price": 0, "size": 0, "action": "new"},
+)
+
+
+cdef object _delta(str stream, str symbol, seq, venue_seq, ts, ts_recv, str side, price, size,
+                   str action, level, bint batch_end, pd, sd):
+    cdef _Maker m = _DELTAS
+    if not m.ok:
+        return BookDelta(
+            stream=stream, symbol=symbol, seq=seq, venue_seq=venue_seq, ts_exchange=ts,
+            ts_recv=ts_recv, side=side, price=price, size=size, action=action, level=level,
+            batch_end=batch_end, price_decimals=pd, size_decimals=sd,
+        )
+    event = m.blank()
+    m.put(event, 0, stream)
+    m.put(event, 1, symbol)
+    m.put(event, 2, seq)
+    m.put(event, 3, venue_seq)
+    m.put(event, 4, ts)
+    m.put(event, 5, ts_recv)
+    m.put(event, 6, side)
+    m.put(event, 7, price)
+    m.put(event, 8, size)
+    m.put(event, 9, action)
+    m.put(event, 10, level)
+    m.put(event, 11, True if batch_end else False)
+    m.put(event, 12, pd)
+    m.put(event, 13, sd)
+    return event
+
+
+cdef _Maker _QUOTES = _Maker(
+    Quote,
+    ("stream", "symbol", "seq", "venue_seq", "ts_exchange", "ts_recv", "bid_price", "bid_size",
+     "ask_price", "ask_size", "price_decimals", "size_decimals"),
+    {"stream": "", "symbol": "", "bid_price": 0, "bid_size": 0, "ask_price": 0, "ask_size": 0},
+)
+
+
+cdef object _quote(str stream, str symbol, seq, venue_seq, ts, ts_recv, bid, bid_size, ask,
+                   ask_size, pd, sd):
+    cdef _Maker m = _QUOTES
+    if not m.ok:
+        return Quote(
+            stream=stream, symbol=symbol, seq=seq, venue_seq=venue_seq, ts_exchange=ts,
+            ts_recv=ts_recv, bid_price=bid, bid_size=bid_size, ask_price=ask, ask_size=ask_size,
+            price_decimals=pd, size_decimals=sd,
+        )
+    event = m.blank()
+    m.put(event, 0, stream)
+    m.put(event, 1, symbol)
+    m.put(event, 2, seq)
+    m.put(event, 3, venue_seq)
+    m.put(event, 4, ts)
+    m.put(event, 5, ts_recv)
+    m.put(event, 6, bid)
+    m.put(event, 7, bid_size)
+    m.put(event, 8, ask)
+    m.put(event, 9, ask_size)
+    m.put(event, 10, pd)
+    m.put(event, 11, sd)
+    return event
+
+
+def _check_makers():
+    # The fast builders must give exactly what the constructor gives (values and types).
+    samples = [
+        (_DELTAS, BookDelta(stream="s", symbol="X", seq=7, venue_seq=8, ts_exchange=9,
+                            ts_recv=10, side="ask", price=11, size=12, action="change",
+                            level=3, batch_end=False, price_decimals=2, size_decimals=1),
+         _delta("s", "X", 7, 8, 9, 10, "ask", 11, 12, "change", 3, False, 2, 1)),
+        (_QUOTES, Quote(stream="s", symbol="X", seq=7, venue_seq=8, ts_exchange=9, ts_recv=10,
+                        bid_price=11, bid_size=12, ask_price=13, ask_size=14, price_decimals=2,
+                        size_decimals=1),
+         _quote("s", "X", 7, 8, 9, 10, 11, 12, 13, 14, 2, 1)),
+    ]
+    for maker, want, got in samples:
+        if (want != got or repr(want) != repr(got)
+                or msgspec.msgpack.encode(want) != msgspec.msgpack.encode(got)):
+            (<_Maker>maker).ok = False
+
+
+_check_makers()
+
+
+# -- per-symbol state ---------------------------------------------------------------------------
+cdef class _Sym:
+    """One symbol's references into the reference state, looked up once. All of these objects
+    are created once per symbol by the reference code and only ever mutated in place (the
+    Scales list by learn(), the book view's dicts and lists by set/truncate/clear), so holding
+    them is the same as looking them up again."""
+
+    cdef str symbol
+    cdef list decimals         # Scales._by_symbol[symbol]: [price_decimals, size_decimals]
+    cdef object book, sync     # the book handler's (BookView, SymbolSync), None until known
+    cdef dict bid_levels, ask_levels, ids
+    cdef list bid_keys, ask_keys
+
+    cdef int bind(self, state) except -1:
+        book, sync = state
+        self.book = book
+        self.sync = sync
+        self.bid_levels = book.bids.levels
+        self.bid_keys = book.bids.keys
+        self.ask_levels = book.asks.levels
+        self.ask_keys = book.asks.keys
+        self.ids = book.ids
+        return 0
+
+
 cdef class _SymbolCache:
-    """Symbols repeat on every message: reuse the str objects instead of decoding each time."""
+    """Symbols repeat on every message: find the entry by the symbol's bytes, no str made."""
 
     cdef list items
+    cdef dict by_name
 
     def __init__(self):
         self.items = []
+        self.by_name = {}
 
-    cdef object get(self, Tape t, int i):
+    cdef _Sym at(self, Tape t, int i):
         cdef Node* node = &t.nodes[i]
         cdef Py_ssize_t length = node.end - node.start
         cdef const char* start = <const char*>(t.s + node.start)
+        cdef _Sym item
         if node.kind != K_STR and node.kind != K_INT:
             raise _Bail()  # compile_symbol raises bad_symbol on anything else
         for item in self.items:
-            if (PyUnicode_GET_LENGTH(item) == length
-                    and memcmp(PyUnicode_DATA(item), start, length) == 0):
+            if (PyUnicode_GET_LENGTH(item.symbol) == length
+                    and memcmp(PyUnicode_DATA(item.symbol), start, length) == 0):
                 return item
-        text = _text(t, i)
-        if len(self.items) >= 256:
+        item = self.named(_text(t, i))
+        if len(self.items) >= 64:
             self.items = []
-        self.items.append(text)
-        return text
+        self.items.append(item)
+        return item
+
+    cdef _Sym named(self, str symbol):
+        cdef _Sym item = self.by_name.get(symbol)
+        if item is None:
+            if len(self.by_name) >= 100_000:
+                self.by_name = {}
+            item = _Sym()
+            item.symbol = symbol
+            self.by_name[symbol] = item
+        return item
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -766,6 +1062,7 @@ cdef class _Handler:
     cdef CTime ts
     cdef CInt vseq
     cdef _SymbolCache symbols
+    cdef _Slots slots
     cdef bint scaled
 
     def __init__(self, ctx, spec):
@@ -776,6 +1073,7 @@ cdef class _Handler:
         self.scaled = ctx.scales.scaled
         self.sequencer = ctx.sequencer
         self.stats = ctx.stats
+        self.slots = _Slots(ctx.stats, ctx.sequencer)
         self.root = CPath(spec.root)
         if self.root.ends_slice:
             raise _Unsupported("root: a slice")
@@ -784,25 +1082,37 @@ cdef class _Handler:
         self.vseq = CInt(spec.venue_seq, "venue_seq")
         self.symbols = _SymbolCache()
 
-    cdef object symbol_of(self, Tape t, int body):
-        cdef int found
+    cdef _Sym sym_of(self, Tape t, int body):
+        cdef _Sym sym
         if self.symbol.simple:
-            found = self.symbol.node(t, body)
-            return self.symbols.get(t, found)
-        value = self.symbol.value(t, body)
-        if type(value) is str:
-            return value
-        if type(value) is int:
-            return str(value)
-        raise _Bail()
+            sym = self.symbols.at(t, self.symbol.node(t, body))
+        else:
+            value = self.symbol.value(t, body)
+            if type(value) is int:
+                value = str(value)
+            elif type(value) is not str:
+                raise _Bail()
+            sym = self.symbols.named(value)
+        return sym
 
-    cdef list decimals(self, str symbol):
-        # Scales.get without a method call on the hot path (the same list object: learn()
-        # fills it in place, and so does commit_learn below).
-        found = self.scales_by.get(symbol)
-        if found is None:
-            found = self.scales.get(symbol)
-        return found
+    cdef list decimals_of(self, _Sym sym):
+        # The symbol's Scales list. Its first use is left to the reference (Scales.get creates
+        # it, and that is state the reference creates only on some paths).
+        if sym.decimals is None:
+            sym.decimals = self.scales_by.get(sym.symbol)
+            if sym.decimals is None:
+                raise _Bail()
+        return sym.decimals
+
+    cdef int64_t next_seq(self) except? -1:
+        # The sequencer's last seq, as a C integer (bail in the unlikely case it is not one).
+        value = _slot_get(self.sequencer, self.slots.seq, "seq")
+        if type(value) is not int:
+            raise _Bail()
+        try:
+            return PyLong_AsLongLong(value)
+        except OverflowError:
+            raise _Bail() from None
 
     cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
         raise NotImplementedError
@@ -812,6 +1122,28 @@ cdef int _max_decimals(Tape t, int a, int b) noexcept:
     cdef int x = _decimals_of(t, a)
     cdef int y = _decimals_of(t, b) if b >= 0 else 0
     return x if x > y else y
+
+
+cdef int64_t _scale64(Tape t, int i, int decimals, bint scaled) except? -1:
+    """numbers.scale of a node as a C integer; bail where the reference raises, and for values
+    beyond int64 (the reference's big ints are exact; such prices are left to it)."""
+    cdef Node* node = &t.nodes[i]
+    cdef int64_t result
+    cdef int kind = node.kind
+    if kind == K_STR or kind == K_FLOAT:
+        if _parse_decimal(t.s + node.start, node.end - node.start, decimals, False, &result):
+            return result
+        value = _py_call_scale(_text(t, i), decimals, scaled)
+    elif kind == K_INT:
+        if scaled:
+            return node.ival
+        value = PyLong_FromLongLong(node.ival) * _POW10_OBJ[decimals]
+    else:
+        raise _Bail()
+    try:
+        return PyLong_AsLongLong(value)
+    except OverflowError:
+        raise _Bail() from None
 
 
 cdef class _Quote(_Handler):
@@ -828,13 +1160,14 @@ cdef class _Quote(_Handler):
         cdef int body = self.root.resolve(t, frame)
         if body < 0:
             raise _Bail()
-        symbol = self.symbol_of(t, body)
+        cdef _Sym sym = self.sym_of(t, body)
         cdef int bid = self.bid.node(t, body)
         cdef int bid_size = self.bid_size.node(t, body)
         cdef int ask = self.ask.node(t, body)
         cdef int ask_size = self.ask_size.node(t, body)
-        decimals = self.decimals(symbol)
-        pd, sd = decimals
+        decimals = self.decimals_of(sym)
+        pd = decimals[0]
+        sd = decimals[1]
         learn_pd = pd is None
         learn_sd = sd is None
         if learn_pd:
@@ -843,33 +1176,24 @@ cdef class _Quote(_Handler):
             sd = _max_decimals(t, bid_size, ask_size)
         venue_seq = self.vseq.get(t, body)
         ts = self.ts.get(t, body)
-        scaled = self.scaled
-        bid_price = _scale(t, bid, pd, scaled)
-        bid_qty = _scale(t, bid_size, sd, scaled)
-        ask_price = _scale(t, ask, pd, scaled)
-        ask_qty = _scale(t, ask_size, sd, scaled)
+        cdef bint scaled = self.scaled
+        cdef int64_t bid_price = _scale64(t, bid, pd, scaled)
+        cdef int64_t bid_qty = _scale64(t, bid_size, sd, scaled)
+        cdef int64_t ask_price = _scale64(t, ask, pd, scaled)
+        cdef int64_t ask_qty = _scale64(t, ask_size, sd, scaled)
+        cdef int64_t seq = self.next_seq() + 1
         # Nothing can fail from here on: commit.
         if learn_pd:
             decimals[0] = pd
         if learn_sd:
             decimals[1] = sd
-        sequencer = self.sequencer
-        seq = sequencer.seq + 1
-        sequencer.seq = seq
+        seq_obj = PyLong_FromLongLong(seq)
+        _slot_set(self.sequencer, self.slots.seq, "seq", seq_obj)
         out.append(
-            Quote(
-                stream=self.stream,
-                symbol=symbol,
-                seq=seq,
-                venue_seq=venue_seq,
-                ts_exchange=ts,
-                ts_recv=ts_recv,
-                bid_price=bid_price,
-                bid_size=bid_qty,
-                ask_price=ask_price,
-                ask_size=ask_qty,
-                price_decimals=pd,
-                size_decimals=sd,
+            _quote(
+                self.stream, sym.symbol, seq_obj, venue_seq, ts, ts_recv,
+                PyLong_FromLongLong(bid_price), PyLong_FromLongLong(bid_qty),
+                PyLong_FromLongLong(ask_price), PyLong_FromLongLong(ask_qty), pd, sd,
             )
         )
         return 1
@@ -897,11 +1221,12 @@ cdef class _Trade(_Handler):
         cdef int body = self.root.resolve(t, frame)
         if body < 0:
             raise _Bail()
-        symbol = self.symbol_of(t, body)
+        cdef _Sym sym = self.sym_of(t, body)
         cdef int price = self.price.node(t, body)
         cdef int size = self.size.node(t, body)
-        decimals = self.decimals(symbol)
-        pd, sd = decimals
+        decimals = self.decimals_of(sym)
+        pd = decimals[0]
+        sd = decimals[1]
         learn_pd = pd is None
         learn_sd = sd is None
         if learn_pd:
@@ -920,26 +1245,26 @@ cdef class _Trade(_Handler):
             trade_id = str(trade_id)  # messages._text: str() of a scalar
         venue_seq = self.vseq.get(t, body)
         ts = self.ts.get(t, body)
-        scaled = self.scaled
-        price_value = _scale(t, price, pd, scaled)
-        size_value = _scale(t, size, sd, scaled)
+        cdef bint scaled = self.scaled
+        cdef int64_t price_value = _scale64(t, price, pd, scaled)
+        cdef int64_t size_value = _scale64(t, size, sd, scaled)
+        cdef int64_t seq = self.next_seq() + 1
         if learn_pd:
             decimals[0] = pd
         if learn_sd:
             decimals[1] = sd
-        sequencer = self.sequencer
-        seq = sequencer.seq + 1
-        sequencer.seq = seq
+        seq_obj = PyLong_FromLongLong(seq)
+        _slot_set(self.sequencer, self.slots.seq, "seq", seq_obj)
         out.append(
             Trade(
                 stream=self.stream,
-                symbol=symbol,
-                seq=seq,
+                symbol=sym.symbol,
+                seq=seq_obj,
                 venue_seq=venue_seq,
                 ts_exchange=ts,
                 ts_recv=ts_recv,
-                price=price_value,
-                size=size_value,
+                price=PyLong_FromLongLong(price_value),
+                size=PyLong_FromLongLong(size_value),
                 price_decimals=pd,
                 size_decimals=sd,
                 side=side,
@@ -956,12 +1281,12 @@ cdef class _Levels:
     cdef CField side_field, action
     cdef CInt level
     cdef CTime ts
-    cdef str side
+    cdef int side
     cdef bint snapshot, single, plain
 
     def __init__(self, spec):
         self.get = CPath(spec.path)
-        self.side = spec.side or ""
+        self.side = 0 if spec.side == "bid" else 1
         self.side_field = CField(spec.side_field, "side") if spec.side_field else None
         self.price = CPath(spec.price)
         self.size = CPath(spec.size)
@@ -981,17 +1306,16 @@ cdef class _Levels:
             and spec.ts_exchange is None
         )
 
-    cdef int present(self, Tape t, int part) noexcept:
-        return self.get.resolve(t, part) >= 0
 
-
-# One raw level, read before anything changes (book.RawLevel on the tape).
+# One level of an update, read and scaled before anything changes (book.RawLevel on the tape).
 cdef struct Raw:
     int side        # 0 bid, 1 ask
-    int price       # node, -1 MISSING
+    int price       # node, -1 MISSING (a level keyed by id)
     int size        # node, -1 MISSING
-    int action      # 0 none, 1 new, 2 change, 3 delete
+    int action      # the feed's action: 0 none, 1 new, 2 change, 3 delete
     int extra       # index into the per-entry lists (id, level, ts); -1: plain (None, 0, message ts)
+    int64_t price_v
+    int64_t size_v
 
 
 cdef class _Book(_Handler):
@@ -1052,112 +1376,119 @@ cdef class _Book(_Handler):
             return _elements(t, found, None)
         return [found]
 
-    cdef int _read(self, Tape t, list bodies, object ts_default) except -1:
-        """book._read_levels + _Levels.read for the update lists: fills self.raw; bails where
-        the reference would raise."""
-        cdef int n = 0, entries, part, entry, found
+    cdef bint _is_snapshot(self, Tape t, int part) noexcept:
+        cdef _Levels lv
+        for lv in self.levels:
+            if lv.snapshot and lv.get.resolve(t, part) >= 0:
+                return True
+        return False
+
+    cdef int _read(self, Tape t, int part, int n) except -1:
+        """book._read_levels + _Levels.read for the update lists of one body: appends to
+        self.raw from index ``n``, returns the new count; bails where the reference raises."""
+        cdef int entries, entry, found, count
         cdef _Levels lv
         cdef Raw* r
         cdef list items
-        if self.raw_ids:
-            self.raw_ids = []
-            self.raw_levels = []
-            self.raw_ts = []
-        self.ts_default = ts_default
-        for part in bodies:
-            for lv in self.levels:
-                if lv.snapshot:
-                    continue
-                entries = lv.get.resolve(t, part)
-                if entries < 0:
-                    continue
-                if lv.single:
-                    items = [entries]
-                elif lv.get.ends_slice:
-                    items = _elements(t, entries, lv.get.slice_)
-                elif t.nodes[entries].kind == K_ARR:
-                    items = None
-                else:
-                    raise _Bail()  # bad_levels
-                if lv.plain:
-                    # [price, size, ...] arrays, the side given per list.
-                    if items is None:
-                        entry = entries + 1
-                        for _ in range(t.nodes[entries].count):
-                            if t.nodes[entry].kind != K_ARR or t.nodes[entry].count < 2:
-                                raise _Bail()
-                            r = self._slot(n)
-                            r.side = 0 if lv.side == "bid" else 1
-                            r.price = entry + 1
-                            r.size = t.nodes[entry + 1].next
-                            r.action = 0
-                            r.extra = -1
-                            n += 1
-                            entry = t.nodes[entry].next
-                    else:
-                        for entry in items:
-                            if t.nodes[entry].kind != K_ARR or t.nodes[entry].count < 2:
-                                raise _Bail()
-                            r = self._slot(n)
-                            r.side = 0 if lv.side == "bid" else 1
-                            r.price = entry + 1
-                            r.size = t.nodes[entry + 1].next
-                            r.action = 0
-                            r.extra = -1
-                            n += 1
-                    continue
-                if items is None:
-                    items = _elements(t, entries, None)
-                for entry in items:
+        cdef Node* nodes
+        for lv in self.levels:
+            if lv.snapshot:
+                continue
+            entries = lv.get.resolve(t, part)
+            if entries < 0:
+                continue
+            nodes = t.nodes
+            if lv.plain and not lv.get.ends_slice and nodes[entries].kind == K_ARR:
+                # [price, size, ...] arrays, the side given per list: the common shape.
+                entry = entries + 1
+                for _ in range(nodes[entries].count):
+                    if nodes[entry].kind != K_ARR or nodes[entry].count < 2:
+                        raise _Bail()  # bad_levels
                     r = self._slot(n)
-                    side = lv.side
-                    if lv.side_field is not None:
-                        value = lv.side_field.value(t, entry)
-                        if type(value) is not str:
-                            raise _Bail()
-                        side = _BOOK_SIDES.get(value, "")
-                        if not side:
-                            raise _Bail()
-                    r.side = 0 if side == "bid" else 1
+                    r.side = lv.side
+                    r.price = entry + 1
+                    r.size = nodes[entry + 1].next
                     r.action = 0
-                    if lv.action is not None:
-                        value = lv.action.value(t, entry)
-                        if type(value) is not str or value not in _ACTIONS:
-                            raise _Bail()
-                        r.action = _ACTIONS[value]
-                    r.price = lv.price.resolve(t, entry)
-                    r.size = lv.size.resolve(t, entry)
-                    if lv.id is not None:
-                        found = lv.id.resolve(t, entry)
-                        level_id = MISSING if found < 0 else _value(t, found)
-                    else:
-                        level_id = None
-                    r.extra = len(self.raw_ids)
-                    self.raw_ids.append(level_id)
-                    self.raw_levels.append(lv.level.get(t, entry) if lv.level is not None else 0)
-                    self.raw_ts.append(lv.ts.get(t, entry) if lv.ts is not None else ts_default)
+                    r.extra = -1
                     n += 1
+                    entry = nodes[entry].next
+                continue
+            if lv.single:
+                items = [entries]
+            elif lv.get.ends_slice:
+                items = _elements(t, entries, lv.get.slice_)
+            elif nodes[entries].kind == K_ARR:
+                items = _elements(t, entries, None)
+            else:
+                raise _Bail()  # bad_levels
+            for entry in items:
+                r = self._slot(n)
+                if lv.plain:
+                    if t.nodes[entry].kind != K_ARR or t.nodes[entry].count < 2:
+                        raise _Bail()
+                    r.side = lv.side
+                    r.price = entry + 1
+                    r.size = t.nodes[entry + 1].next
+                    r.action = 0
+                    r.extra = -1
+                    n += 1
+                    continue
+                r.side = lv.side
+                if lv.side_field is not None:
+                    value = lv.side_field.value(t, entry)
+                    if type(value) is not str:
+                        raise _Bail()
+                    side = _BOOK_SIDES.get(value)
+                    if side is None:
+                        raise _Bail()  # bad_side
+                    r.side = 0 if side == "bid" else 1
+                r.action = 0
+                if lv.action is not None:
+                    value = lv.action.value(t, entry)
+                    if type(value) is not str or value not in _ACTIONS:
+                        raise _Bail()  # bad_action
+                    r.action = _ACTIONS[value]
+                r.price = lv.price.resolve(t, entry)
+                r.size = lv.size.resolve(t, entry)
+                if lv.id is not None:
+                    found = lv.id.resolve(t, entry)
+                    level_id = MISSING if found < 0 else _value(t, found)
+                else:
+                    level_id = None
+                r.extra = len(self.raw_ids)
+                self.raw_ids.append(level_id)
+                self.raw_levels.append(lv.level.get(t, entry) if lv.level is not None else 0)
+                self.raw_ts.append(lv.ts.get(t, entry) if lv.ts is not None else self.ts_default)
+                n += 1
         return n
 
     cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
         cdef int body = self.root.resolve(t, frame)
         cdef int part, n, k, found, pd_i, sd_i, x
-        cdef _Levels lv
+        cdef list bodies = None
         cdef Raw* r
+        cdef bint scaled = self.scaled
         if body < 0:
             raise _Bail()
-        symbol = self.symbol_of(t, body)
-        bodies = self._bodies(t, body)
+        cdef _Sym sym = self.sym_of(t, body)
+        if self.bodies is not None:
+            bodies = self._bodies(t, body)
         if self.has_snapshot_lists:
-            for part in bodies:
-                for lv in self.levels:
-                    if lv.snapshot and lv.present(t, part):
-                        raise _Bail()  # an in-stream snapshot: the reference installs it
-        state = self.books.get(symbol)
-        if state is None:
-            raise _Bail()  # the first message of a symbol: the reference creates its state
-        book, sync = state
-        if sync.state != "LIVE":
+            if bodies is None:
+                if self._is_snapshot(t, body):
+                    raise _Bail()  # an in-stream snapshot: the reference installs it
+            else:
+                for part in bodies:
+                    if self._is_snapshot(t, part):
+                        raise _Bail()
+        if sym.sync is None:
+            state = self.books.get(sym.symbol)
+            if state is None:
+                raise _Bail()  # the first message of a symbol: the reference creates its state
+            sym.bind(state)
+        sync = sym.sync
+        sync_state = sync.state
+        if sync_state is not _LIVE and sync_state != _LIVE:
             raise _Bail()  # buffering or dropping while unsynced: the reference's job
         upto = None
         if self.last is not None:
@@ -1167,18 +1498,26 @@ cdef class _Book(_Handler):
             if not _applies(self.rule, sync.last, sync.fresh, first, upto, prev):
                 raise _Bail()  # stale or a gap
         ts_exchange = self.ts.get(t, body)
-        n = self._read(t, bodies, ts_exchange)
+        if self.raw_ids:
+            self.raw_ids = []
+            self.raw_levels = []
+            self.raw_ts = []
+        self.ts_default = ts_exchange
+        if bodies is None:
+            n = self._read(t, body, 0)
+        else:
+            n = 0
+            for part in bodies:
+                n = self._read(t, part, n)
         venue_seq = self.vseq.get(t, body)
-        # Scales, learnt from this message's values when still unknown (not yet stored).
         decimals = None
+        pd = sd = None
         learn_pd = learn_sd = False
-        cdef list prices = [None] * n
-        cdef list sizes = [None] * n
-        cdef list sides = [None] * n
-        cdef list actions = [None] * n
         if n:
-            decimals = self.decimals(symbol)
-            pd, sd = decimals
+            decimals = self.decimals_of(sym)
+            pd = decimals[0]
+            sd = decimals[1]
+            # Scales learnt from this message's values when still unknown (stored at commit).
             learn_pd = pd is None
             learn_sd = sd is None
             if learn_pd or learn_sd:
@@ -1195,17 +1534,17 @@ cdef class _Book(_Handler):
                     pd = pd_i
                 if learn_sd:
                     sd = sd_i
-            scaled = self.scaled
             overlay = {} if self.has_ids else None
-            ids = book.ids
             for k in range(n):
                 r = &self.raw[k]
-                side = "bid" if r.side == 0 else "ask"
                 if r.size < 0 or r.action == 3:
-                    size = 0
+                    r.size_v = 0
                 else:
-                    size = _scale(t, r.size, sd, scaled)
-                level_id = None if r.extra < 0 else self.raw_ids[r.extra]
+                    r.size_v = _scale64(t, r.size, sd, scaled)
+                if r.extra < 0:
+                    r.price_v = _scale64(t, r.price, pd, scaled)
+                    continue
+                level_id = self.raw_ids[r.extra]
                 if r.price < 0:
                     # A level keyed by id: its price comes from the insert (this message's
                     # earlier levels first, then the book's ids).
@@ -1213,28 +1552,37 @@ cdef class _Book(_Handler):
                     if level_id is not None:
                         known = overlay.get(level_id, _NOTSET)
                         if known is _NOTSET:
-                            known = ids.get(level_id)
+                            known = sym.ids.get(level_id)
                     if known is None:
                         raise _Bail()  # unknown_level: the reference raises it mid-message
                     side, price = known
+                    if type(price) is not int:
+                        raise _Bail()
+                    try:
+                        r.price_v = PyLong_AsLongLong(price)
+                    except OverflowError:
+                        raise _Bail() from None
+                    r.side = 0 if side == "bid" else 1
                 else:
-                    price = _scale(t, r.price, pd, scaled)
+                    r.price_v = _scale64(t, r.price, pd, scaled)
                     if level_id is not None:
-                        overlay[level_id] = (side, price)
-                if level_id is not None and size == 0:
+                        overlay[level_id] = ("bid" if r.side == 0 else "ask", r.price_v)
+                if level_id is not None and r.size_v == 0:
                     overlay[level_id] = None
-                prices[k] = price
-                sizes[k] = size
-                sides[k] = side
         expected = None
         if self.checks:
-            for part in bodies:
-                found = self.checksum.resolve(t, part)
+            if bodies is None:
+                found = self.checksum.resolve(t, body)
                 if found >= 0:
                     expected = _checksum_value(t, found)
-                    break
+            else:
+                for part in bodies:
+                    found = self.checksum.resolve(t, part)
+                    if found >= 0:
+                        expected = _checksum_value(t, found)
+                        break
+        cdef int64_t seq = self.next_seq() if n else 0
         # Nothing can fail from here on: commit, in the reference's order.
-        stats = self.stats
         if upto is not None:
             sync.last = upto
             sync.fresh = False
@@ -1243,117 +1591,106 @@ cdef class _Book(_Handler):
                 decimals[0] = pd
             if learn_sd:
                 decimals[1] = sd
-            self._apply(book, symbol, n, prices, sizes, sides, venue_seq, ts_recv, pd, sd, out)
+            self._apply(t, sym, n, venue_seq, ts_recv, pd, sd, seq, out)
         if expected is not None:
-            pd, sd = self.scales.get(symbol)
+            pd, sd = self.scales.get(sym.symbol)
+            stats = self.stats
             stats.checksums += 1
-            if self.handler._checksum(book, pd or 0, sd or 0) != expected:
+            if self.handler._checksum(sym.book, pd or 0, sd or 0) != expected:
                 stats.checksum_mismatches += 1
                 self.handler._lose_sync(
-                    symbol, sync, f"checksum mismatch: feed {expected}", ts_recv, out
+                    sym.symbol, sync, f"checksum mismatch: feed {expected}", ts_recv, out
                 )
         return 1
 
-    cdef int _apply(self, book, str symbol, int n, list prices, list sizes, list sides,
-                    venue_seq, ts_recv, pd, sd, list out) except -1:
-        """book._emit_deltas after validation: apply each level to the book view, truncate to
-        the depth, emit one BookDelta per entry with consecutive seq."""
-        cdef int k, last, level_action
+    cdef int _apply(self, Tape t, _Sym sym, int n, venue_seq, ts_recv, pd, sd, int64_t seq,
+                    list out) except -1:
+        """book._emit_deltas after validation: apply each level to the book view (SideView.set
+        inline), truncate to the depth, emit one BookDelta per entry with consecutive seq."""
+        cdef int k, action, last = n - 1
         cdef Raw* r
-        bids = book.bids
-        asks = book.asks
-        bid_levels = bids.levels
-        bid_keys = bids.keys
-        ask_levels = asks.levels
-        ask_keys = asks.keys
-        ids = book.ids
-        applied_sides = []
-        applied_prices = []
-        applied_sizes = []
-        applied_actions = []
-        applied_levels = []
-        applied_ts = []
-        raw_levels = self.raw_levels
-        raw_ts = self.raw_ts
-        raw_ids = self.raw_ids
-        ts_default = self.ts_default
+        cdef dict levels
+        cdef list keys
+        cdef list pending = None
+        cdef Py_ssize_t count
+        cdef str stream = self.stream
+        cdef str symbol = sym.symbol
+        cdef bint depth = self.depth != 0
+        cdef bint ids = self.has_ids
+        if depth:
+            pending = []
         for k in range(n):
             r = &self.raw[k]
-            side = sides[k]
-            price = prices[k]
-            size = sizes[k]
-            level_id = None if r.extra < 0 else raw_ids[r.extra]
-            if level_id is not None:
-                if r.price >= 0:  # else the price came from ids (validated above)
-                    ids[level_id] = (side, price)
-                if size == 0:
-                    ids.pop(level_id, None)
-            # levels.SideView.set, inline.
-            if side == "bid":
-                levels, keys, key = bid_levels, bid_keys, price
+            price = PyLong_FromLongLong(r.price_v)
+            size = PyLong_FromLongLong(r.size_v)
+            side = _BID if r.side == 0 else _ASK
+            if ids and r.extra >= 0:
+                level_id = self.raw_ids[r.extra]
+                if level_id is not None:
+                    if r.price >= 0:  # else the price came from ids (validated above)
+                        sym.ids[level_id] = (side, price)
+                    if r.size_v == 0:
+                        sym.ids.pop(level_id, None)
+            if r.side == 0:
+                levels = sym.bid_levels
+                keys = sym.bid_keys
+                key = price
             else:
-                levels, keys, key = ask_levels, ask_keys, -price
-            if size:
+                levels = sym.ask_levels
+                keys = sym.ask_keys
+                key = PyLong_FromLongLong(-r.price_v)
+            if r.size_v != 0:
                 if price in levels:
                     levels[price] = size
-                    derived = "change"
+                    action = 2
                 else:
                     insort(keys, key)
                     levels[price] = size
-                    derived = "new"
+                    action = 1
             else:
                 if price in levels:
                     del levels[price]
-                    # (len - 1: negative indexes do not wrap in this build, see setup.py)
-                    if keys[len(keys) - 1] == key:
-                        keys.pop()
+                    count = len(keys)
+                    if keys[count - 1] == key:
+                        del keys[count - 1]
                     else:
                         del keys[bisect_left(keys, key)]
-                derived = "delete"
-            applied_sides.append(side)
-            applied_prices.append(price)
-            applied_sizes.append(size)
-            applied_actions.append(_ACTION_NAMES[r.action] if r.action else derived)
+                action = 3
+            if r.action:
+                action = r.action
             if r.extra < 0:
-                applied_levels.append(0)
-                applied_ts.append(ts_default)
+                level = 0
+                ts = self.ts_default
             else:
-                applied_levels.append(raw_levels[r.extra])
-                applied_ts.append(raw_ts[r.extra])
-        if self.depth:
-            for side_name, side_view in (("bid", bids), ("ask", asks)):
-                for price in side_view.truncate(self.depth):
-                    applied_sides.append(side_name)
-                    applied_prices.append(price)
-                    applied_sizes.append(0)
-                    applied_actions.append("delete")
-                    applied_levels.append(0)
-                    applied_ts.append(applied_ts[len(applied_ts) - 1])
-        stream = self.stream
-        sequencer = self.sequencer
-        seq = sequencer.seq
-        last = len(applied_sides) - 1
-        for k in range(last + 1):
+                level = self.raw_levels[r.extra]
+                ts = self.raw_ts[r.extra]
+            if depth:
+                pending.append((side, price, size, _ACTION_NAMES[action], level, ts))
+                continue
             seq += 1
             out.append(
-                BookDelta(
-                    stream=stream,
-                    symbol=symbol,
-                    seq=seq,
-                    venue_seq=venue_seq,
-                    ts_exchange=applied_ts[k],
-                    ts_recv=ts_recv,
-                    side=applied_sides[k],
-                    price=applied_prices[k],
-                    size=applied_sizes[k],
-                    action=applied_actions[k],
-                    level=applied_levels[k],
-                    batch_end=k == last,
-                    price_decimals=pd,
-                    size_decimals=sd,
+                _delta(
+                    stream, symbol, PyLong_FromLongLong(seq), venue_seq, ts, ts_recv, side,
+                    price, size, _ACTION_NAMES[action], level, k == last, pd, sd,
                 )
             )
-        sequencer.seq = seq
+        if depth:
+            book = sym.book
+            for side_name, side_view in ((_BID, book.bids), (_ASK, book.asks)):
+                for price in side_view.truncate(self.depth):
+                    ts = pending[len(pending) - 1][5]
+                    pending.append((side_name, price, 0, "delete", 0, ts))
+            last = len(pending) - 1
+            for k in range(last + 1):
+                side, price, size, action_name, level, ts = pending[k]
+                seq += 1
+                out.append(
+                    _delta(
+                        stream, symbol, PyLong_FromLongLong(seq), venue_seq, ts, ts_recv, side,
+                        price, size, action_name, level, k == last, pd, sd,
+                    )
+                )
+        _slot_set(self.sequencer, self.slots.seq, "seq", PyLong_FromLongLong(seq))
         return 0
 
 
@@ -1396,6 +1733,39 @@ cdef bint _applies(str rule, last, bint fresh, first, upto, prev) except -1:
 
 
 # -- the engine ---------------------------------------------------------------------------------
+cdef int _count_parts(const unsigned char* s, int start, int end, const char* sep,
+                      Py_ssize_t slen) noexcept:
+    cdef int parts = 1, k = start
+    while k + slen <= end:
+        if memcmp(s + k, sep, slen) == 0:
+            parts += 1
+            k += slen
+        else:
+            k += 1
+    return parts
+
+
+cdef bint _part(const unsigned char* s, int* start, int* end, const char* sep, Py_ssize_t slen,
+                int index) noexcept:
+    # Narrows [start, end) to part ``index`` of the split; False when there are fewer parts.
+    cdef int k = start[0], begin = start[0], limit = end[0], part = 0
+    while k + slen <= limit:
+        if memcmp(s + k, sep, slen) == 0:
+            if part == index:
+                end[0] = k
+                start[0] = begin
+                return True
+            part += 1
+            k += slen
+            begin = k
+        else:
+            k += 1
+    if part == index:
+        start[0] = begin
+        return True
+    return False
+
+
 cdef class _Route:
     cdef CPath path
     cdef bytes split
@@ -1414,6 +1784,7 @@ cdef class FastPath:
     """
 
     cdef object engine, frame_of, stats
+    cdef _Slots slots
     cdef Tape tape
     cdef list routes
     cdef object default_name
@@ -1428,6 +1799,7 @@ cdef class FastPath:
         self.engine = engine
         self.frame_of = frame_of
         self.stats = engine.ctx.stats
+        self.slots = _Slots(engine.ctx.stats, engine.ctx.sequencer)
         self.tape = Tape()
         mapping = engine.mapping
         self.routes = []
@@ -1467,7 +1839,7 @@ cdef class FastPath:
     cdef str _route(self, Tape t, int frame):
         """compile.Router on the tape; compares the value's source text (== map_key)."""
         cdef _Route route
-        cdef int found, k, index, parts, start, end, stop
+        cdef int found, k, index, start, end
         cdef Py_ssize_t slen, klen
         cdef const unsigned char* s = t.s
         cdef const char* sep
@@ -1484,24 +1856,11 @@ cdef class FastPath:
             if slen:
                 # str.split(sep)[part] on the bytes (ASCII text: the same cut points).
                 sep = PyBytes_AS_STRING(route.split)
-                bounds = [start]
-                k = start
-                while k + slen <= end:
-                    if memcmp(s + k, sep, slen) == 0:
-                        bounds.append(k)
-                        bounds.append(k + slen)
-                        k += slen
-                    else:
-                        k += 1
-                bounds.append(end)
-                parts = len(bounds) // 2
                 index = route.part
                 if index < 0:
-                    index += parts
-                if index < 0 or index >= parts:
+                    index += _count_parts(s, start, end, sep, slen)
+                if index < 0 or not _part(s, &start, &end, sep, slen, index):
                     continue
-                start = bounds[2 * index]
-                end = bounds[2 * index + 1]
             klen = end - start
             for k in range(len(route.keys)):
                 key = route.keys[k]
@@ -1512,21 +1871,25 @@ cdef class FastPath:
     cdef int _one(self, Tape t, int frame, object ts_recv, list out) except -1:
         """engine._one; bails (before any change) unless the message is ignored or compiled."""
         cdef _Handler handler
+        cdef _Slots slots
         cdef Py_ssize_t before
         name = self._route(t, frame)
         found = self.handlers.get(name, _NOTSET)
         if found is _NOTSET:
             raise _Bail()
         stats = self.stats
+        slots = self.slots
         if found is None:
-            stats.messages += 1
-            stats.ignored += 1
+            _slot_set(stats, slots.messages, "messages", _slot_get(stats, slots.messages, "messages") + 1)
+            _slot_set(stats, slots.ignored, "ignored", _slot_get(stats, slots.ignored, "ignored") + 1)
             return 0
         handler = <_Handler>found
         before = len(out)
         handler.run(t, frame, ts_recv, out)
-        stats.messages += 1
-        stats.events += len(out) - before
+        _slot_set(stats, slots.messages, "messages", _slot_get(stats, slots.messages, "messages") + 1)
+        _slot_set(
+            stats, slots.events, "events", _slot_get(stats, slots.events, "events") + (len(out) - before)
+        )
         return 0
 
     def decode(self, data, ts_recv):
@@ -1570,3 +1933,8 @@ def fast_path(engine, frame_of):
         return FastPath(engine, frame_of)
     except _Unsupported:
         return None
+
+
+def fast_events():
+    """Whether events are built by slot writes (checked at import) rather than by keywords."""
+    return _DELTAS.ok and _QUOTES.ok
