@@ -1,6 +1,10 @@
 """Book apply + best bid/ask throughput: our L2 book against bmoscon's ``order-book`` C extension,
 sortedcontainers and a heap.
 
+``pipelines Book`` is the implementation the pipeline runs: the compiled twin (``_cbook``, C int64
+arrays) when it is built, else the pure-Python reference; the ``PyBook`` rows are always the
+pure-Python reference, timed in the same run (docs/decisions/0113).
+
 The first tables replay the *real* book updates of the Binance and Kraken captures in
 ``shared/data/ws`` (decoded once with the mapped decoders, snapshots included; only the book is
 timed): every level entry is applied and followed by a best bid and best ask read. Then the
@@ -28,7 +32,7 @@ from ingest.capture.ws_capture import read_ws_capture
 from ingest.protocols.base import DecodeError
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from ingest.simulator import MarketSimulator
-from pipelines.core.book import Book
+from pipelines.core.book import COMPILED, Book, PyBook
 from pipelines.events import BookDelta, BookSnapshot, Event
 
 Update = tuple[bool, int, int]  # is_bid, price, size (0 deletes)
@@ -93,8 +97,8 @@ def real_workload(
     return snapshots, updates, deltas
 
 
-def ours_from(snapshots: list[Snapshot]) -> list[Book]:
-    books = [Book() for _ in snapshots]
+def ours_from(snapshots: list[Snapshot], cls: type[Book] = Book) -> list[Book]:
+    books = [cls() for _ in snapshots]
     for book, (bids, asks) in zip(books, snapshots, strict=True):
         book.load(bids, asks)
     return books
@@ -116,11 +120,16 @@ def sorted_dicts_from(snapshots: list[Snapshot]) -> list[tuple[SortedDict, Sorte
     return [(SortedDict((-p, s) for p, s in bids), SortedDict(asks)) for bids, asks in snapshots]
 
 
-def real_ours(snapshots: list[Snapshot], deltas: list[tuple[int, BookDelta]], repeat: int) -> float:
+def real_ours(
+    snapshots: list[Snapshot],
+    deltas: list[tuple[int, BookDelta]],
+    repeat: int,
+    cls: type[Book] = Book,
+) -> float:
     """What the pipeline does: Book.apply per BookDelta, then the best prices."""
     elapsed = 0.0
     for _ in range(repeat):
-        books = ours_from(snapshots)
+        books = ours_from(snapshots, cls)
         started = time.perf_counter()
         for index, delta in deltas:
             book = books[index]
@@ -213,6 +222,7 @@ def run_real(name: str, mapping: str, files: list[Path], repeat: int) -> None:
     runs: list[tuple[str, Callable[[], float]]] = [
         ("pipelines Book.apply(BookDelta)", lambda: real_ours(snapshots, deltas, repeat)),
         ("pipelines Book (side.set)", lambda: real_ours_set(snapshots, updates, repeat)),
+        ("PyBook.apply (reference)", lambda: real_ours(snapshots, deltas, repeat, PyBook)),
         ("order-book 0.6.1 (C extension)", lambda: real_order_book(snapshots, updates, repeat)),
         ("sortedcontainers SortedDict", lambda: real_sorted_dict(snapshots, updates, repeat)),
     ]
@@ -224,8 +234,8 @@ def run_real(name: str, mapping: str, files: list[Path], repeat: int) -> None:
     )
 
 
-def run_ours(updates: list[Update]) -> float:
-    book = Book()
+def run_ours(updates: list[Update], cls: type[Book] = Book) -> float:
+    book = cls()
     bids, asks = book.bids, book.asks
     started = time.perf_counter()
     for is_bid, price, size in updates:
@@ -320,8 +330,8 @@ def run_heap(updates: list[Update]) -> float:
     return time.perf_counter() - started
 
 
-def run_ours_top(updates: list[Update]) -> float:
-    book = Book()
+def run_ours_top(updates: list[Update], cls: type[Book] = Book) -> float:
+    book = cls()
     bids, asks = book.bids, book.asks
     started = time.perf_counter()
     for is_bid, price, size in updates:
@@ -372,6 +382,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=20, help="passes over each capture")
     args = parser.parse_args()
+    print(f"pipelines Book: {'compiled twin (_cbook)' if COMPILED else 'pure-Python reference'}")
     data = Path(
         os.environ.get("TICKERPLANT_SAMPLE_DATA", Path(__file__).parents[2] / "shared" / "data")
     )
@@ -391,6 +402,7 @@ def main() -> None:
     runs: list[tuple[str, Callable[[], float]]] = [
         ("pipelines Book (side.set)", lambda: run_ours(updates)),
         ("pipelines Book.apply(BookDelta)", lambda: run_ours_via_deltas(deltas)),
+        ("PyBook (side.set, reference)", lambda: run_ours(updates, PyBook)),
         ("order-book 0.6.1 (C extension)", lambda: run_order_book(updates)),
         ("sortedcontainers SortedDict", lambda: run_sorted_dict(updates)),
         ("heapq + lazy deletion", lambda: run_heap(updates)),
@@ -403,6 +415,7 @@ def main() -> None:
     )
     top_runs: list[tuple[str, Callable[[], float]]] = [
         ("pipelines Book.top(10)", lambda: run_ours_top(updates)),
+        ("PyBook.top(10) (reference)", lambda: run_ours_top(updates, PyBook)),
         ("order-book index(0..9)", lambda: run_order_book_top(updates)),
         ("sortedcontainers islice(10)", lambda: run_sorted_dict_top(updates)),
         ("dict + heapq.nlargest(10)", lambda: run_heap_top(updates)),

@@ -9,8 +9,11 @@ Trades) is generated once; only ``Pipeline.process(batch)`` is timed, one batch 
 untimed warm-up pass; the figure is the best of ``--rounds`` rounds (the machine is shared).
 
 Peers in the same run: a bare loop that only dispatches on the event type (the ceiling: nothing a
-Python handler does per event can be cheaper), and ``Book.apply`` alone with a per-symbol lookup
-(what bench_book measures). Ratios are ``this / full`` (how much faster than the full pipeline).
+Python handler does per event can be cheaper), ``Book.apply`` alone with a per-symbol lookup
+(what bench_book measures), and the full spec on ``Pipeline(compiled=False)``: the pure-Python
+reference loop, book, health and keeper (calculators and rules are whatever is loaded, compiled
+or not; the header lists every accelerator in use). Ratios are ``this / full`` (how much faster
+than the full pipeline).
 
 The memory run cycles the same decoded events with rising ``seq`` and ``ts_recv`` through the full
 pipeline with the shared-memory sink, sampling RSS (``/proc/self/statm``) every 1M events.
@@ -36,6 +39,7 @@ from ingest.capture.ws_capture import read_ws_capture
 from ingest.protocols.base import DecodeError
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from ingest.simulator import MarketSimulator
+from pipelines import accel
 from pipelines.core.book import Book
 from pipelines.core.rules import RuleSet
 from pipelines.delivery.base import SinkContext
@@ -163,8 +167,10 @@ class ShmRun:
         )
 
 
-def make_pipeline(calculators: bool, rules: bool, shm: bool) -> tuple[Pipeline, ShmRun | None]:
-    pipeline = Pipeline(WorkerMetrics(), lambda stream, symbol: True)
+def make_pipeline(
+    calculators: bool, rules: bool, shm: bool, compiled: bool | None = None
+) -> tuple[Pipeline, ShmRun | None]:
+    pipeline = Pipeline(WorkerMetrics(), lambda stream, symbol: True, compiled)
     if calculators:
         pipeline.set_calculators(
             {
@@ -180,9 +186,11 @@ def make_pipeline(calculators: bool, rules: bool, shm: bool) -> tuple[Pipeline, 
     return pipeline, ring
 
 
-def pipeline_runner(calculators: bool, rules: bool, shm: bool) -> Runner:
+def pipeline_runner(
+    calculators: bool, rules: bool, shm: bool, compiled: bool | None = None
+) -> Runner:
     def run(batches: list[Batch], passes: int) -> float:
-        pipeline, ring = make_pipeline(calculators, rules, shm)
+        pipeline, ring = make_pipeline(calculators, rules, shm, compiled)
         process = pipeline.process
         try:
             for batch in batches:  # warm-up: books, calculators and rules exist and are filled
@@ -205,6 +213,10 @@ CONFIGURATIONS: dict[str, tuple[str, Runner]] = {
     "books": ("Pipeline: books + health", pipeline_runner(False, False, False)),
     "full": ("Pipeline: + ema + ols + 3 rules", pipeline_runner(True, True, False)),
     "full+shm": ("Pipeline: + ema + ols + 3 rules + shm sink", pipeline_runner(True, True, True)),
+    "full-py": (
+        "same as full, reference loop/book/keeper",
+        pipeline_runner(True, True, False, False),
+    ),
 }
 
 
@@ -318,6 +330,9 @@ def main() -> None:
         os.environ.get("TICKERPLANT_SAMPLE_DATA", Path(__file__).parents[2] / "shared" / "data")
     )
     loads = workloads(data, args.sim_events)
+    make_pipeline(True, True, False)  # imports every accelerator the spec uses
+    used = sorted(name for name, compiled in accel.loaded().items() if compiled)
+    print(f"compiled accelerators in use: {', '.join(used) or 'none (pure Python)'}")
     if args.profile:
         profile(loads, args.profile, args.events)
         return
