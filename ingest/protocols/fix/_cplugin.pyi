@@ -8,5 +8,7 @@ from pipelines.events import Event
 class Decoder:
     """W and X bytes straight to events; everything else through the compiled two steps."""
 
+    fused_messages: int  # messages decoded straight from the bytes
+
     def __init__(self, reference: FixDecoder, parser: Parser, normalizer: Normalizer) -> None: ...
     def decode(self, data: bytes, ts_recv: int) -> list[Event]: ...
