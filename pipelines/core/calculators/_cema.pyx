@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twins of :class:`pipelines.core.calculators.ema.EmaKernel` and ``EmaTimeKernel``
 (decision 0113): the same float operations in the same order, so bit-identical values."""
 from libc.math cimport expm1

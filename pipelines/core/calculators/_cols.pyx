@@ -1,17 +1,17 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twin of :class:`pipelines.core.calculators.ols.OlsKernel` (decision 0113).
 
 Same state, same float operations in the same order as ols.py (``** 2`` is C ``pow`` as in
 CPython, ``math.fsum`` is the ``_cwindow`` port), so slope, intercept and r2 are bit-identical.
 """
+from libc.math cimport isfinite, isinf
 from libc.stdint cimport int64_t
 
 from pipelines.core.calculators._cwindow cimport (
-    Fsum,
     RollingKernel,
-    fsum_add,
-    fsum_init,
-    fsum_result,
-    py_square,
+    fsum_buffer,
+    libm_square,
+    square_overflow,
 )
 
 
@@ -118,40 +118,43 @@ cdef class OlsKernel(RollingKernel):
         return 0
 
     cdef int _recompute(self) except -1:
+        # The reference's seven math.fsum passes, each over its terms in the scratch column, each
+        # statistic assigned as soon as known (in the reference's order).
         cdef Py_ssize_t i, k, n = self._n
-        cdef double rx, ry, mx, my
-        cdef Fsum acc
+        cdef double rx, ry, mx, my, v
+        cdef double *terms = self._scratch
+        cdef double *xs = self._c0
+        cdef double *ys = self._c1
+        cdef Py_ssize_t head = self._head, mask = self._mask
         if not n:
             self._mx = self._my = self._cxx = self._cxy = self._cyy = 0.0
             return 0
-        # Each statistic assigned as soon as known, in the reference's order.
-        fsum_init(&acc)
         for i in range(n):
-            fsum_add(&acc, self._c0[(self._head + i) & self._mask])
-        self._rx = rx = fsum_result(&acc) / <double> n
-        fsum_init(&acc)
+            terms[i] = xs[(head + i) & mask]
+        self._rx = rx = fsum_buffer(terms, n) / <double> n
         for i in range(n):
-            fsum_add(&acc, self._c1[(self._head + i) & self._mask])
-        self._ry = ry = fsum_result(&acc) / <double> n
-        fsum_init(&acc)
+            terms[i] = ys[(head + i) & mask]
+        self._ry = ry = fsum_buffer(terms, n) / <double> n
         for i in range(n):
-            fsum_add(&acc, self._c0[(self._head + i) & self._mask] - rx)
-        self._mx = mx = fsum_result(&acc) / <double> n
-        fsum_init(&acc)
+            terms[i] = xs[(head + i) & mask] - rx
+        self._mx = mx = fsum_buffer(terms, n) / <double> n
         for i in range(n):
-            fsum_add(&acc, self._c1[(self._head + i) & self._mask] - ry)
-        self._my = my = fsum_result(&acc) / <double> n
-        fsum_init(&acc)
+            terms[i] = ys[(head + i) & mask] - ry
+        self._my = my = fsum_buffer(terms, n) / <double> n
         for i in range(n):
-            fsum_add(&acc, py_square(self._c0[(self._head + i) & self._mask] - rx - mx))
-        self._cxx = fsum_result(&acc)
-        fsum_init(&acc)
+            v = xs[(head + i) & mask] - rx - mx
+            terms[i] = libm_square(v)
+            if isinf(terms[i]) and isfinite(v):
+                square_overflow(terms, i)
+        self._cxx = fsum_buffer(terms, n)
         for i in range(n):
-            k = (self._head + i) & self._mask
-            fsum_add(&acc, (self._c0[k] - rx - mx) * (self._c1[k] - ry - my))
-        self._cxy = fsum_result(&acc)
-        fsum_init(&acc)
+            k = (head + i) & mask
+            terms[i] = (xs[k] - rx - mx) * (ys[k] - ry - my)
+        self._cxy = fsum_buffer(terms, n)
         for i in range(n):
-            fsum_add(&acc, py_square(self._c1[(self._head + i) & self._mask] - ry - my))
-        self._cyy = fsum_result(&acc)
+            v = ys[(head + i) & mask] - ry - my
+            terms[i] = libm_square(v)
+            if isinf(terms[i]) and isfinite(v):
+                square_overflow(terms, i)
+        self._cyy = fsum_buffer(terms, n)
         return 0

@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twin of :class:`pipelines.core.calculators.sma.SmaKernel` (decision 0113).
 
 Same state, same float operations in the same order as sma.py: the values are bit-identical.

@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twins of the kernels in :mod:`pipelines.core.calculators.top_of_book` (decision 0113).
 
 The book is read through its public methods, as the reference does. Prices and sizes are Python

@@ -1,17 +1,11 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twin of :class:`pipelines.core.calculators.volatility.RealizedVolKernel`
 (decision 0113): same state, same float operations in the same order (C ``log``/``sqrt`` as
 CPython's math module, ``math.fsum`` ported in ``_cwindow``), so bit-identical values."""
 from libc.math cimport fabs, sqrt
 from libc.stdint cimport int64_t
 
-from pipelines.core.calculators._cwindow cimport (
-    Fsum,
-    RollingKernel,
-    fsum_add,
-    fsum_init,
-    fsum_result,
-    py_log,
-)
+from pipelines.core.calculators._cwindow cimport RollingKernel, fsum_buffer, py_log
 
 
 cdef class RealizedVolKernel(RollingKernel):
@@ -74,11 +68,10 @@ cdef class RealizedVolKernel(RollingKernel):
     cdef int _recompute(self) except -1:
         cdef Py_ssize_t i
         cdef double r
-        cdef Fsum acc
-        fsum_init(&acc)
+        cdef double *terms = self._scratch
         for i in range(self._n):
             r = self._c0[(self._head + i) & self._mask]
-            fsum_add(&acc, r * r)
-        self._sum_sq = fsum_result(&acc)
+            terms[i] = r * r
+        self._sum_sq = fsum_buffer(terms, self._n)
         self._carry = 0.0
         return 0

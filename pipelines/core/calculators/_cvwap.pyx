@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twin of :class:`pipelines.core.calculators.vwap.VwapKernel` (decision 0113): same
 state, same float operations in the same order as vwap.py, so bit-identical values."""
 from libc.stdint cimport int64_t

@@ -13,7 +13,10 @@ cdef struct Fsum:
 cdef void fsum_init(Fsum *acc) noexcept nogil
 cdef int fsum_add(Fsum *acc, double x) except -1
 cdef double fsum_result(Fsum *acc) except? -1.0
+cdef double fsum_buffer(double *values, Py_ssize_t n) except? -1.0
 cdef double py_square(double x) except? -1.0
+cdef double libm_square(double x) noexcept nogil
+cdef int square_overflow(double *values, Py_ssize_t k) except -1
 cdef double py_log(double x) except? -1.0
 
 
@@ -23,6 +26,7 @@ cdef class RollingKernel:
     cdef double *_c0
     cdef double *_c1
     cdef double *_c2
+    cdef double *_scratch   # room for one column's terms (recomputes sum them with fsum_buffer)
     cdef Py_ssize_t _cap
     cdef Py_ssize_t _mask
     cdef Py_ssize_t _head   # index of the oldest entry

@@ -1,3 +1,6 @@
+# distutils: extra_compile_args = -ffp-contract=off
+# (Python never fuses a multiply and an add into one rounding; neither may the twin: an FMA-capable
+# -march would otherwise let gcc contract a * b + c and change the last bit.)
 """Compiled twin of :class:`pipelines.core.calculators.window.RollingKernel` (decision 0113).
 
 The window's entries sit in C arrays (one ring, several columns) instead of deques of Python
@@ -101,6 +104,22 @@ cdef extern from *:
     double tp_libm_square(double x) nogil
 
 
+cdef int square_overflow(double *values, Py_ssize_t k) except -1:
+    # ``x ** 2`` overflowed at item k of a fsum over a generator: fsum saw items [0, k) first,
+    # so its own intermediate-overflow error wins if they raise it; else the power's error.
+    cdef Fsum acc
+    cdef Py_ssize_t i
+    fsum_init(&acc)
+    for i in range(k):
+        fsum_add(&acc, values[i])
+    raise OverflowError(34, "Numerical result out of range")
+
+
+cdef double libm_square(double x) noexcept nogil:
+    # Python's ``x ** 2`` on a float without its error check (see square_overflow).
+    return tp_libm_square(x)
+
+
 cdef double py_square(double x) except? -1.0:
     # Python's ``x ** 2`` on a float: libm pow, and OverflowError where CPython raises it.
     cdef double r = tp_libm_square(x)
@@ -116,13 +135,96 @@ cdef double py_log(double x) except? -1.0:
     return log(x)
 
 
-def fsum(values):
-    """math.fsum through the accumulator above (for the tests that pin it to math.fsum)."""
+cdef extern from *:
+    """
+    #include <math.h>
+    /* The correctly rounded sum of v[0..n) when it can be certified cheaply, else 0 (then run
+       the partials). Neumaier's loop keeps every step's rounding error e exactly (FastTwoSum,
+       its precondition chosen by the branch), so the true sum is s + sum(e) exactly; c, the
+       rounded sum of the e, is within gamma_n * sum|e| of it. r = fl(s + c) and its exact error
+       d (TwoSum) put the true sum within |d| + bound of r: strictly less than half the gap to
+       r's neighbours means r is the correctly rounded sum, which is what math.fsum returns.
+       Non-finite values, ties and tiny magnitudes (subnormal gaps) are left to the partials. */
+    static int tp_fsum_fast(const double *v, Py_ssize_t n, double *out) {
+        double s = 0.0, c = 0.0, e_abs = 0.0, t, e, x, r, bb, d, bound, up, down, half;
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) {
+            x = v[i];
+            t = s + x;
+            if (fabs(s) >= fabs(x)) e = (s - t) + x; else e = (x - t) + s;
+            c += e;
+            e_abs += fabs(e);
+            s = t;
+        }
+        if (!isfinite(s) || !isfinite(c) || !isfinite(e_abs)) return 0;
+        r = s + c;
+        if (!isfinite(r) || fabs(r) < 1e-290) return 0;
+        if (e_abs != 0.0 && e_abs < 1e-250) return 0;
+        bb = r - s;
+        d = (s - (r - bb)) + (c - bb);
+        /* gamma_n / (1 - gamma_n) * e_abs < 2.1 n u e_abs for n < 1e12 (u = 2^-53). */
+        bound = e_abs * ((double) n * 2.4e-16);
+        up = nextafter(r, INFINITY) - r;
+        down = r - nextafter(r, -INFINITY);
+        half = 0.5 * (up < down ? up : down);
+        if ((fabs(d) + bound) * 1.000001 < half) { *out = r; return 1; }
+        return 0;
+    }
+    """
+    int tp_fsum_fast(const double *v, Py_ssize_t n, double *out) nogil
+
+
+cdef double fsum_buffer(double *values, Py_ssize_t n) except? -1.0:
+    # math.fsum of values[0..n): the certified fast sum, else CPython's partials.
+    cdef double result
+    cdef Py_ssize_t i
     cdef Fsum acc
+    if tp_fsum_fast(values, n, &result):
+        return result
     fsum_init(&acc)
-    for value in values:
+    for i in range(n):
+        fsum_add(&acc, values[i])
+    return fsum_result(&acc)
+
+
+def fsum(values, bint fast=True):
+    """math.fsum through the code above (the tests pin both paths to math.fsum): the certified
+    fast sum first (``fast``), else (or when it cannot certify) the partials."""
+    cdef Fsum acc
+    cdef list floats = [float(value) for value in values]
+    cdef _Doubles copy
+    if fast:
+        copy = _Doubles(floats)  # held while the C sum reads it
+        return fsum_buffer(copy.data, len(floats))
+    fsum_init(&acc)
+    for value in floats:
         fsum_add(&acc, value)
     return fsum_result(&acc)
+
+
+def fsum_certified(values):
+    """Whether the fast sum certifies these values (tests: both paths must be exercised)."""
+    cdef double result
+    cdef list floats = [float(value) for value in values]
+    cdef _Doubles copy = _Doubles(floats)  # held while the C sum reads it
+    return bool(tp_fsum_fast(copy.data, len(floats), &result))
+
+
+cdef class _Doubles:
+    """A C copy of a list of floats, freed with the object (for the test helpers above)."""
+
+    cdef double *data
+
+    def __cinit__(self, list floats):
+        cdef Py_ssize_t i
+        self.data = <double *> malloc(max(len(floats), 1) * sizeof(double))
+        if self.data == NULL:
+            raise MemoryError()
+        for i in range(len(floats)):
+            self.data[i] = floats[i]
+
+    def __dealloc__(self):
+        free(self.data)
 
 
 cdef class RollingKernel:
@@ -143,29 +245,32 @@ cdef class RollingKernel:
         free(self._c0)
         free(self._c1)
         free(self._c2)
+        free(self._scratch)
 
     cdef int _grow(self) except -1:
         # Double the ring and unwrap it (oldest entry first at index 0).
         cdef Py_ssize_t cap = self._cap * 2 if self._cap else 16
         cdef Py_ssize_t first = self._cap - self._head
         cdef Py_ssize_t k
-        cdef int64_t *t = <int64_t *> malloc(cap * sizeof(int64_t))
         cdef double *cols[3]
         cdef double *old[3]
-        if t == NULL:
-            raise MemoryError()
         old[0] = self._c0
         old[1] = self._c1
         old[2] = self._c2
         for k in range(3):
             cols[k] = NULL
+        cdef int64_t *t = <int64_t *> malloc(cap * sizeof(int64_t))
+        cdef double *scratch = <double *> malloc(cap * sizeof(double))
+        cdef bint failed = t == NULL or scratch == NULL
         for k in range(self._ncols):
             cols[k] = <double *> malloc(cap * sizeof(double))
-            if cols[k] == NULL:
-                free(t)
-                for k in range(self._ncols):
-                    free(cols[k])
-                raise MemoryError()
+            failed = failed or cols[k] == NULL
+        if failed:
+            free(t)
+            free(scratch)
+            for k in range(3):
+                free(cols[k])
+            raise MemoryError()
         if self._n:
             if first > self._n:
                 first = self._n
@@ -178,10 +283,12 @@ cdef class RollingKernel:
         free(self._c0)
         free(self._c1)
         free(self._c2)
+        free(self._scratch)
         self._t = t
         self._c0 = cols[0]
         self._c1 = cols[1]
         self._c2 = cols[2]
+        self._scratch = scratch
         self._cap = cap
         self._mask = cap - 1
         self._head = 0

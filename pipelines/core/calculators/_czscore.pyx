@@ -1,18 +1,17 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twin of :class:`pipelines.core.calculators.zscore.ZScoreKernel` (decision 0113).
 
 Same state, same float operations in the same order as zscore.py (``** 2`` is C ``pow`` as in
 CPython, ``math.fsum`` is the ``_cwindow`` port): the values are bit-identical.
 """
-from libc.math cimport sqrt
+from libc.math cimport isfinite, isinf, sqrt
 from libc.stdint cimport int64_t
 
 from pipelines.core.calculators._cwindow cimport (
-    Fsum,
     RollingKernel,
-    fsum_add,
-    fsum_init,
-    fsum_result,
-    py_square,
+    fsum_buffer,
+    libm_square,
+    square_overflow,
 )
 
 
@@ -63,24 +62,24 @@ cdef class ZScoreKernel(RollingKernel):
         return 0
 
     cdef int _recompute(self) except -1:
+        # The reference's three math.fsum passes, each over its terms in the scratch column.
         cdef Py_ssize_t i, n = self._n
         cdef double ref = 0.0, mean = 0.0, v
-        cdef Fsum acc
+        cdef double *terms = self._scratch
         if n:
-            fsum_init(&acc)
             for i in range(n):
-                fsum_add(&acc, self._c0[(self._head + i) & self._mask])
-            ref = fsum_result(&acc) / <double> n
+                terms[i] = self._c0[(self._head + i) & self._mask]
+            ref = fsum_buffer(terms, n) / <double> n
             self._ref = ref  # assigned as soon as known, as the reference does
-            fsum_init(&acc)
             for i in range(n):
-                fsum_add(&acc, self._c0[(self._head + i) & self._mask] - ref)
-            mean = fsum_result(&acc) / <double> n
+                terms[i] = self._c0[(self._head + i) & self._mask] - ref
+            mean = fsum_buffer(terms, n) / <double> n
         self._ref = ref
         self._mean = mean
-        fsum_init(&acc)
         for i in range(n):
-            v = self._c0[(self._head + i) & self._mask]
-            fsum_add(&acc, py_square(v - ref - mean))
-        self._m2 = fsum_result(&acc)
+            v = self._c0[(self._head + i) & self._mask] - ref - mean
+            terms[i] = libm_square(v)
+            if isinf(terms[i]) and isfinite(v):
+                square_overflow(terms, i)
+        self._m2 = fsum_buffer(terms, n)
         return 0

@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twins of :class:`PriceBandKernel`, :class:`SpikeKernel` and the EWM of
 :mod:`pipelines.core.rules.bands` (decision 0113): the same float operations in the same order
 (so the same EWM state and verdicts), the same messages; trade prices and sizes stay Python ints

@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twins of :class:`CrossedBookKernel` and :class:`MaxSpreadKernel` of
 :mod:`pipelines.core.rules.book_checks` (decision 0113): the same checks and messages, int64
 arithmetic where the reference's exact int arithmetic fits in it, Python ints otherwise."""

@@ -1,3 +1,4 @@
+# distutils: extra_compile_args = -ffp-contract=off
 """Compiled twin of :class:`SymbolRules`, :class:`BoundRule` and :class:`RuleStats` of
 :mod:`pipelines.core.rules.engine` (decision 0113).
 

@@ -205,22 +205,48 @@ def test_ema_kernels_equal_their_reference(
             assert same(reference.value, fast.value)
 
 
-def test_the_fsum_port_is_math_fsum() -> None:
-    twin = compiled("_cwindow")
-    cases = [[], [1e-16, 1.0, 1e16], [1e308, 1e308, -1e308], [float("inf"), 1.0]]
-    cases += [[0.1] * 10, [1.0, 1e100, 1.0, -1e100], [5e-324, -5e-324, 1e-300]]
-    for case in cases:
-        assert same(outcome(math.fsum, case), outcome(twin.fsum, case))
-    assert outcome(lambda: twin.fsum([float("inf"), float("-inf")])) == outcome(
-        lambda: math.fsum([float("inf"), float("-inf")])
-    )
+FSUM_CASES: list[list[float]] = [
+    [],
+    [1e-16, 1.0, 1e16],
+    [1e308, 1e308, -1e308],
+    [math.inf, 1.0],
+    [math.nan, 1.0],
+    [0.1] * 10,
+    [1.0, 1e100, 1.0, -1e100],
+    [5e-324, -5e-324, 1e-300],
+    [1.0, 2.0**-53],  # a tie: the fast sum cannot certify it
+    [1.0, 2.0**-53, 2.0**-110],
+    [-0.0, -0.0],
+    [64_000.25 + i * 1e-3 for i in range(100)],
+]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=60))
-def test_the_fsum_port_equals_math_fsum_on_any_finite_floats(case: list[float]) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["certified", "partials"])
+def test_the_fsum_port_is_math_fsum(fast: bool) -> None:
     twin = compiled("_cwindow")
-    assert same(outcome(math.fsum, case), outcome(twin.fsum, case))
+    for case in FSUM_CASES:
+        assert same(outcome(math.fsum, case), outcome(twin.fsum, case, fast)), case
+    infinities = [math.inf, -math.inf]
+    assert outcome(twin.fsum, infinities, fast) == outcome(math.fsum, infinities)
+    # Both branches of the fast path are taken on these cases.
+    assert twin.fsum_certified(FSUM_CASES[-1]) and not twin.fsum_certified([1.0, 2.0**-53])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.floats(-1e6, 1e6),
+            st.sampled_from([1.0, 2.0**-53, -(2.0**-53), 2.0**-106, 1e16, -1e16, 0.1]),
+        ),
+        max_size=80,
+    ),
+    st.booleans(),
+)
+def test_the_fsum_port_equals_math_fsum_on_any_finite_floats(case: list[float], fast: bool) -> None:
+    twin = compiled("_cwindow")
+    assert same(outcome(math.fsum, case), outcome(twin.fsum, case, fast))
 
 
 # -- book kernels -------------------------------------------------------------------------------
