@@ -27,7 +27,7 @@ from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memset
 
 from bisect import bisect_left, insort
 
@@ -66,6 +66,12 @@ cdef extern from "structmember.h":
 cdef extern from "Python.h":
     ctypedef struct PyMemberDescrObject:
         PyMemberDef* d_member
+    ctypedef struct PyTypeObject:
+        Py_ssize_t tp_basicsize
+        Py_ssize_t tp_itemsize
+        unsigned long tp_flags
+    unsigned long Py_TPFLAGS_HAVE_GC
+    PyObject* _PyObject_GC_New(PyTypeObject*)
 
 
 class _Bail(Exception):
@@ -114,6 +120,17 @@ _BID = "bid"
 _ASK = "ask"
 
 
+# Byte classes for the scanner: whitespace, digits, and bytes that end a plain string run
+# (the quote, a backslash, control bytes including the NUL after the data, non-ASCII).
+cdef unsigned char _WS[256]
+cdef unsigned char _DIGIT[256]
+cdef unsigned char _STR_STOP[256]
+for _i in range(256):
+    _WS[_i] = _i in (32, 9, 10, 13)
+    _DIGIT[_i] = 48 <= _i <= 57
+    _STR_STOP[_i] = _i == 34 or _i == 92 or _i < 32 or _i >= 128
+
+
 cdef struct Node:
     int kind
     int start      # strings: first byte after the quote; other kinds: first byte
@@ -159,6 +176,9 @@ cdef class Tape:
         return 1
 
     cdef int parse(self, bytes data) except -1:
+        # Loops rely on the NUL that CPython keeps after every bytes object's data: it is
+        # neither whitespace, a digit nor a plain string byte, so scans stop on it without a
+        # bounds check, and the position is checked against the length only where they stop.
         cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(data)
         cdef Py_ssize_t length = PyBytes_GET_SIZE(data)
         cdef Py_ssize_t pos = 0
@@ -166,23 +186,22 @@ cdef class Tape:
         cdef int depth = 0
         cdef int n = 0
         cdef int parent
-        cdef unsigned char c
+        cdef unsigned char c, close
         cdef Py_ssize_t start, digits
         cdef uint64_t acc
         cdef bint neg, isfloat
         cdef Node* node
+        cdef Node* nodes
         if not self._grow(length):
             return 0
         self.data = data
-        self.memo_used = 0
         self.s = s
+        self.memo_used = 0
         nodes = self.nodes
-        while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+        while _WS[s[pos]]:
             pos += 1
         # Every iteration reads one value at pos, then the separator or closer after it.
         while True:
-            if pos >= length:
-                return 0
             c = s[pos]
             node = &nodes[n]
             node.start = <int>pos
@@ -198,9 +217,9 @@ cdef class Tape:
                 depth += 1
                 n += 1
                 pos += 1
-                while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+                while _WS[s[pos]]:
                     pos += 1
-                if pos < length and s[pos] == (125 if c == 123 else 93):  # empty container
+                if s[pos] == (125 if c == 123 else 93):  # an empty container
                     pos += 1
                     depth -= 1
                     nodes[stack[depth]].next = n
@@ -219,54 +238,50 @@ cdef class Tape:
                 if c == 34:  # "
                     pos += 1
                     start = pos
-                    while pos < length:
-                        c = s[pos]
-                        if c == 34:
-                            break
-                        if c == 92 or c < 32 or c >= 128:  # escapes, controls, non-ASCII
-                            return 0
+                    while not _STR_STOP[s[pos]]:
                         pos += 1
-                    if pos >= length:
+                    # Escapes, control bytes and non-ASCII text go to the reference decoder
+                    # (as does the end of the data, where the NUL stops the scan).
+                    if s[pos] != 34:
                         return 0
                     node.kind = K_STR
                     node.start = <int>start
                     node.end = <int>pos
                     pos += 1
-                elif c == 45 or (48 <= c <= 57):  # - digit
+                elif c == 45 or _DIGIT[c]:  # - digit
                     start = pos
                     neg = c == 45
                     if neg:
                         pos += 1
-                    if pos >= length or not (48 <= s[pos] <= 57):
-                        return 0
+                        if not _DIGIT[s[pos]]:
+                            return 0
                     acc = 0
                     digits = 0
                     if s[pos] == 48:
                         pos += 1
                         digits = 1
-                        if pos < length and 48 <= s[pos] <= 57:
-                            return 0
+                        if _DIGIT[s[pos]]:
+                            return 0  # a leading zero: invalid
                     else:
-                        while pos < length and 48 <= s[pos] <= 57:
-                            if digits < 18:
-                                acc = acc * 10 + (s[pos] - 48)
+                        while _DIGIT[s[pos]]:
+                            acc = acc * 10 + (s[pos] - 48)
                             digits += 1
                             pos += 1
                     isfloat = False
-                    if pos < length and s[pos] == 46:  # .
+                    if s[pos] == 46:  # .
                         pos += 1
-                        if pos >= length or not (48 <= s[pos] <= 57):
+                        if not _DIGIT[s[pos]]:
                             return 0
-                        while pos < length and 48 <= s[pos] <= 57:
+                        while _DIGIT[s[pos]]:
                             pos += 1
                         isfloat = True
-                    if pos < length and (s[pos] == 101 or s[pos] == 69):  # e E
+                    if s[pos] == 101 or s[pos] == 69:  # e E
                         pos += 1
-                        if pos < length and (s[pos] == 43 or s[pos] == 45):
+                        if s[pos] == 43 or s[pos] == 45:
                             pos += 1
-                        if pos >= length or not (48 <= s[pos] <= 57):
+                        if not _DIGIT[s[pos]]:
                             return 0
-                        while pos < length and 48 <= s[pos] <= 57:
+                        while _DIGIT[s[pos]]:
                             pos += 1
                         isfloat = True
                     if isfloat:
@@ -292,37 +307,36 @@ cdef class Tape:
                     pos += 4
                     node.end = <int>pos
                 else:
-                    return 0
+                    return 0  # anything else, and the end of the data where a value must be
                 n += 1
                 node.next = n
             # After a value: close containers, or move to the next element.
             while True:
-                while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+                while _WS[s[pos]]:
                     pos += 1
                 if depth == 0:
                     if pos != length:
                         return 0
                     self.n = n
                     return 1
-                if pos >= length:
-                    return 0
                 c = s[pos]
                 parent = stack[depth - 1]
                 if c == 44:  # ,
                     pos += 1
-                    while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+                    while _WS[s[pos]]:
                         pos += 1
                     if nodes[parent].kind == K_OBJ:
                         if not self._key(&pos, &n, length, parent):
                             return 0
                     break
-                if c == (125 if nodes[parent].kind == K_OBJ else 93):
+                close = 125 if nodes[parent].kind == K_OBJ else 93
+                if c == close:
                     pos += 1
                     depth -= 1
                     nodes[parent].next = n
                     nodes[parent].end = <int>pos
                     continue
-                return 0
+                return 0  # also the end of the data (NUL) inside a container
 
     cdef int memo(self, int obj) noexcept:
         """Lays out object ``obj``'s members flat (key length, first 8 bytes, value node) and
@@ -354,19 +368,13 @@ cdef class Tape:
         cdef Py_ssize_t start
         cdef int n = pn[0]
         cdef Node* node = &self.nodes[n]
-        cdef unsigned char c
-        if pos >= length or s[pos] != 34:
+        if s[pos] != 34:
             return 0
         pos += 1
         start = pos
-        while pos < length:
-            c = s[pos]
-            if c == 34:
-                break
-            if c == 92 or c < 32 or c >= 128:
-                return 0
+        while not _STR_STOP[s[pos]]:
             pos += 1
-        if pos >= length:
+        if s[pos] != 34:
             return 0
         node.kind = K_STR
         node.start = <int>start
@@ -374,12 +382,12 @@ cdef class Tape:
         node.count = 0
         node.next = n + 1
         pos += 1
-        while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+        while _WS[s[pos]]:
             pos += 1
-        if pos >= length or s[pos] != 58:  # :
+        if s[pos] != 58:  # :
             return 0
         pos += 1
-        while pos < length and (s[pos] == 32 or s[pos] == 9 or s[pos] == 10 or s[pos] == 13):
+        while _WS[s[pos]]:
             pos += 1
         self.nodes[obj].count += 1
         ppos[0] = pos
@@ -446,40 +454,41 @@ cdef int _parse_decimal(const unsigned char* p, int length, int decimals, bint t
     """numbers.scale of a decimal string, for the plain forms only: [-]digits[.digits].
 
     Returns 1 with the exact result in ``out``, or 0 when Python must decide (other spellings,
-    a precision error, a result beyond int64). ``truncate``: timestamp_ns drops sub-unit digits.
+    a precision error, a result beyond int64). ``truncate``: timestamp_ns drops the digits past
+    ``decimals`` (whatever they are) instead of requiring them to be zeros.
     """
     cdef int j = 0, frac = 0, ndigits = 0
-    cdef bint neg = False, point = False
+    cdef bint neg = False
     cdef uint64_t acc = 0
-    cdef unsigned char c
+    cdef unsigned int d
     if length > 0 and p[0] == 45:
         neg = True
         j = 1
     while j < length:
-        c = p[j]
-        j += 1
-        if c == 46:
-            if point:
-                return 0
-            point = True
-            if truncate and decimals == 0:
-                break
-            continue
-        if c < 48 or c > 57:
-            return 0
-        if point:
-            if frac == decimals:
-                if c != 48:
-                    return 0  # a precision error: the reference raises it
-                continue
-            frac += 1
-        if acc > _ACC_LIMIT:
-            return 0
-        acc = acc * 10 + (c - 48)
-        ndigits += 1
-        if truncate and point and frac == decimals:
+        d = p[j] - 48
+        if d > 9:
             break
-    if ndigits == 0:
+        acc = acc * 10 + d
+        ndigits += 1
+        j += 1
+    if j < length and p[j] == 46:
+        j += 1
+        if truncate and decimals == 0:
+            j = length
+        while j < length:
+            d = p[j] - 48
+            if d > 9:
+                break
+            j += 1
+            if frac < decimals:
+                acc = acc * 10 + d
+                frac += 1
+                ndigits += 1
+                if truncate and frac == decimals:
+                    j = length  # the rest is cut off by timestamp_ns
+            elif d:
+                return 0  # a digit the scale cannot hold: the reference raises precision
+    if j != length or ndigits == 0 or ndigits > 18:
         return 0
     decimals -= frac
     if decimals > 18 or (decimals and acc > <uint64_t>(9223372036854775807 // _POW10[decimals])):
@@ -866,45 +875,58 @@ cdef class _Slots:
 
 # -- events ------------------------------------------------------------------------------------
 cdef class _Maker:
-    """Builds one event type fast: msgspec's own ``__copy__`` of a blank instance, then every
-    varying field written into its slot. Keyword construction spends most of its time matching
-    14 keyword names; this writes the same values into the same slots msgspec's constructor
-    fills. ``ok`` is False (keyword construction is used) unless the result was checked equal,
-    field for field and type for type, to the keyword-built event at import."""
+    """Builds one event type fast, the way msgspec's own ``__copy__`` does (allocate the object
+    untracked by the GC with its slots zeroed, then fill every field slot), without matching
+    keyword names. ``ok`` is False (keyword construction is used instead) unless the type's
+    fields are exactly the slots written here and the result was checked equal, field for field
+    and type for type (repr and msgpack), to the keyword-built event at import."""
 
-    cdef object cls, copy, template
+    cdef object cls
+    cdef PyTypeObject* type
     cdef Py_ssize_t offsets[16]
+    cdef Py_ssize_t size
     cdef int count
     cdef readonly bint ok
 
-    def __init__(self, cls, tuple names, dict blank):
+    def __init__(self, cls, tuple names):
         self.cls = cls
-        self.template = cls(**blank)
-        self.copy = cls.__copy__
+        self.type = <PyTypeObject*>cls
+        self.size = self.type.tp_basicsize - sizeof(PyObject)
         self.count = len(names)
-        self.ok = self.count <= 16
+        self.ok = (
+            self.count <= 16
+            and tuple(cls.__struct_fields__) == names
+            and (self.type.tp_flags & Py_TPFLAGS_HAVE_GC) != 0
+            and self.type.tp_itemsize == 0
+        )
         for k, name in enumerate(names[:16]):
             self.offsets[k] = _member_offset(cls, name)
             if self.offsets[k] < 0:
                 self.ok = False
 
     cdef inline object blank(self):
-        return self.copy(self.template)
+        cdef PyObject* event = _PyObject_GC_New(self.type)
+        if event == NULL:
+            raise MemoryError()
+        memset(<char*>event + sizeof(PyObject), 0, self.size)
+        made = <object>event  # takes a second reference: give back the allocation's own
+        Py_XDECREF(event)
+        return made
 
     cdef inline void put(self, object event, int k, object value) noexcept:
-        cdef PyObject** slot = <PyObject**>((<char*><PyObject*>event) + self.offsets[k])
-        cdef PyObject* old = slot[0]
+        # Into a zeroed slot: no old value to release.
         Py_INCREF(value)
-        slot[0] = <PyObject*>value
-        Py_XDECREF(old)
+        (<PyObject**>((<char*><PyObject*>event) + self.offsets[k]))[0] = <PyObject*>value
 
 
 cdef _Maker _DELTAS = _Maker(
     BookDelta,
-    ("stream", "symbol", "seq", "venue_seq", "ts_exchange", "ts_recv", "side", "price", "size",
-     "action", "level", "batch_end", "price_decimals", "size_decimals"),
-    {"stream": "", "symbol": "", "side": "bid", "price": 0, "size": 0, "action": "new"},
+    ("stream", "symbol", "seq", "venue_seq", "ts_exchange", "ts_recv", "priority", "side",
+     "price", "size", "action", "level", "implied", "batch_end", "price_decimals",
+     "size_decimals"),
 )
+_PRIORITY = BookDelta(stream="", symbol="", side="bid", price=0, size=0, action="new").priority
+_QUOTE_PRIORITY = Quote(stream="", symbol="", bid_price=0, bid_size=0, ask_price=0, ask_size=0).priority
 
 
 cdef object _delta(str stream, str symbol, seq, venue_seq, ts, ts_recv, str side, price, size,
@@ -923,22 +945,23 @@ cdef object _delta(str stream, str symbol, seq, venue_seq, ts, ts_recv, str side
     m.put(event, 3, venue_seq)
     m.put(event, 4, ts)
     m.put(event, 5, ts_recv)
-    m.put(event, 6, side)
-    m.put(event, 7, price)
-    m.put(event, 8, size)
-    m.put(event, 9, action)
-    m.put(event, 10, level)
-    m.put(event, 11, True if batch_end else False)
-    m.put(event, 12, pd)
-    m.put(event, 13, sd)
+    m.put(event, 6, _PRIORITY)
+    m.put(event, 7, side)
+    m.put(event, 8, price)
+    m.put(event, 9, size)
+    m.put(event, 10, action)
+    m.put(event, 11, level)
+    m.put(event, 12, False)
+    m.put(event, 13, True if batch_end else False)
+    m.put(event, 14, pd)
+    m.put(event, 15, sd)
     return event
 
 
 cdef _Maker _QUOTES = _Maker(
     Quote,
-    ("stream", "symbol", "seq", "venue_seq", "ts_exchange", "ts_recv", "bid_price", "bid_size",
-     "ask_price", "ask_size", "price_decimals", "size_decimals"),
-    {"stream": "", "symbol": "", "bid_price": 0, "bid_size": 0, "ask_price": 0, "ask_size": 0},
+    ("stream", "symbol", "seq", "venue_seq", "ts_exchange", "ts_recv", "priority", "bid_price",
+     "bid_size", "ask_price", "ask_size", "price_decimals", "size_decimals"),
 )
 
 
@@ -958,12 +981,13 @@ cdef object _quote(str stream, str symbol, seq, venue_seq, ts, ts_recv, bid, bid
     m.put(event, 3, venue_seq)
     m.put(event, 4, ts)
     m.put(event, 5, ts_recv)
-    m.put(event, 6, bid)
-    m.put(event, 7, bid_size)
-    m.put(event, 8, ask)
-    m.put(event, 9, ask_size)
-    m.put(event, 10, pd)
-    m.put(event, 11, sd)
+    m.put(event, 6, _QUOTE_PRIORITY)
+    m.put(event, 7, bid)
+    m.put(event, 8, bid_size)
+    m.put(event, 9, ask)
+    m.put(event, 10, ask_size)
+    m.put(event, 11, pd)
+    m.put(event, 12, sd)
     return event
 
 
