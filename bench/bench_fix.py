@@ -1,14 +1,19 @@
 """FIX decode throughput against simplefix and QuickFIX's Python binding (not a test).
 
-    .venv/bin/python bench/bench_fix.py [--messages 20000] [--repeat 3]
+    .venv/bin/python -m bench.bench_fix [--messages 20000] [--repeat 5]
 
 Two inputs: the 200 real CME SecurityDefinitions (shared/data/fix/cme-secdef, CME dictionary)
 and ~20,000 FIX 4.4 W/X market-data messages generated with our encoder into a temp file.
 Ours is measured twice: ``parse`` (bytes → FixMessage with groups resolved, BodyLength and
-CheckSum validated) and ``decode`` (→ normalized events). Peers (optional, ``pip install
-simplefix quickfix``): simplefix's FixParser (flat tag/value pairs, no groups, no checksum check)
-and quickfix.Message(str, DataDictionary, validate=False) (C++ parse with groups; the Python
-binding's call overhead included — it is what a Python worker would pay).
+CheckSum validated) and ``decode`` (→ normalized events), each with the compiled twins (the
+default when built, docs/decisions/0113) and with the pure-Python reference (``compiled=False``).
+Peers (optional, ``pip install -r requirements-bench.txt``): simplefix's FixParser (flat
+tag/value pairs, no groups, no checksum check) and quickfix.Message(str, DataDictionary,
+validate=False) (C++ parse with groups; the Python binding's call overhead included — it is what
+a Python worker would pay).
+
+Rounds are interleaved (each contestant once per round, best round kept), so that load from
+other processes on a shared machine hits every contestant alike; read the ratios.
 """
 
 from __future__ import annotations
@@ -88,16 +93,19 @@ def generate(count: int, seed: int = 7) -> list[bytes]:
 
 
 def measure(
-    name: str, messages: list[bytes], run: Callable[[list[bytes]], object], repeat: int
-) -> float:
-    best = float("inf")
+    contestants: dict[str, Callable[[list[bytes]], object]], messages: list[bytes], repeat: int
+) -> dict[str, float]:
+    """Messages per second of each contestant: the best of ``repeat`` interleaved rounds."""
+    best = dict.fromkeys(contestants, float("inf"))
     for _ in range(repeat):
-        started = time.perf_counter()
-        run(messages)
-        best = min(best, time.perf_counter() - started)
-    rate = len(messages) / best
-    print(f"  {name:<38} {rate:>12,.0f} msgs/s  ({best * 1e6 / len(messages):6.2f} µs/msg)")
-    return rate
+        for name, run in contestants.items():
+            started = time.perf_counter()
+            run(messages)
+            best[name] = min(best[name], time.perf_counter() - started)
+    for name, seconds in best.items():
+        rate = len(messages) / seconds
+        print(f"  {name:<40} {rate:>12,.0f} msgs/s  ({seconds * 1e6 / len(messages):6.2f} µs/msg)")
+    return {name: len(messages) / seconds for name, seconds in best.items()}
 
 
 def parse_all(parser: FixParser) -> Callable[[list[bytes]], None]:
@@ -105,6 +113,16 @@ def parse_all(parser: FixParser) -> Callable[[list[bytes]], None]:
         parse = parser.parse
         for message in messages:  # not kept: a list of 20,000 messages would time the GC
             parse(message)
+
+    return run
+
+
+def decode_all(params: FixParams, compiled: bool | None = None) -> Callable[[list[bytes]], None]:
+    def run(messages: list[bytes]) -> None:
+        decoder = FixDecoder("bench", params, compiled=compiled)  # a fresh stream each round
+        decode = decoder.decode
+        for message in messages:
+            decode(message, 0)
 
     return run
 
@@ -149,17 +167,20 @@ def report(
 ) -> None:
     average = sum(map(len, messages)) / len(messages)
     print(f"\n{title}: {len(messages):,} messages, {average:.0f} B avg")
-    rates = {name: measure(name, messages, run, repeat) for name, run in ours.items()}
-    peer_rates = {name: measure(name, messages, run, repeat) for name, run in others.items()}
-    for name, rate in rates.items():
-        for peer, peer_rate in peer_rates.items():
-            print(f"  {name} / {peer}: {rate / peer_rate:5.2f}×")
+    rates = measure({**ours, **others}, messages, repeat)
+    for name in ours:
+        for peer in others:
+            print(f"  {name} / {peer}: {rates[name] / rates[peer]:5.2f}×")
+    for name in ours:
+        pure = name.replace("ours:", "ours pure:")
+        if pure != name and pure in ours:
+            print(f"  {name} / {pure}: {rates[name] / rates[pure]:5.2f}× (the compiled twins)")
 
 
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     arguments.add_argument("--messages", type=int, default=20_000)
-    arguments.add_argument("--repeat", type=int, default=3)
+    arguments.add_argument("--repeat", type=int, default=5)
     options = arguments.parse_args()
 
     started = time.perf_counter()
@@ -177,17 +198,16 @@ def main() -> None:
         for line in (DATA / "cme-secdef" / "200secdef.cme.txt").read_bytes().split(b"\n")
         if line
     ] * 25
-    cme_parser = FixParser(cme)
-
-    def cme_decode(messages: list[bytes]) -> None:
-        decoder = FixDecoder("cme", FixParams(dictionary=str(cme_xml), symbol_tags=(107, 55, 48)))
-        for message in messages:
-            decoder.decode(message, 0)
-
+    cme_params = FixParams(dictionary=str(cme_xml), symbol_tags=(107, 55, 48))
     report(
         "CME SecurityDefinitions (x25)",
         secdefs,
-        {"ours: parse": parse_all(cme_parser), "ours: decode → Instrument": cme_decode},
+        {
+            "ours: parse": parse_all(FixParser(cme)),
+            "ours: decode → Instrument": decode_all(cme_params),
+            "ours pure: parse": parse_all(FixParser(cme, compiled=False)),
+            "ours pure: decode → Instrument": decode_all(cme_params, compiled=False),
+        },
         peers(None),
         options.repeat,
     )  # quickfix needs BeginString; these lines start at 1128=
@@ -196,17 +216,16 @@ def main() -> None:
         path = Path(folder) / "md.fix"
         path.write_bytes(b"\n".join(generate(options.messages)) + b"\n")
         market_data = [line for line in path.read_bytes().split(b"\n") if line]
-    md_parser = FixParser(fix44)
-
-    def md_decode(messages: list[bytes]) -> None:
-        decoder = FixDecoder("bench", FixParams(dictionary=str(fix44_xml)))
-        for message in messages:
-            decoder.decode(message, 0)
-
+    md_params = FixParams(dictionary=str(fix44_xml))
     report(
         "FIX 4.4 W/X market data (generated)",
         market_data,
-        {"ours: parse": parse_all(md_parser), "ours: decode → events": md_decode},
+        {
+            "ours: parse": parse_all(FixParser(fix44)),
+            "ours: decode → events": decode_all(md_params),
+            "ours pure: parse": parse_all(FixParser(fix44, compiled=False)),
+            "ours pure: decode → events": decode_all(md_params, compiled=False),
+        },
         peers(fix44_xml),
         options.repeat,
     )
