@@ -9,7 +9,8 @@ when it is built, docs/decisions/0113) and with its pure-Python reference kernel
 Peers, per rolling calculator: a naive numpy recomputation over the window at every update (what
 "just call numpy" costs on a hot path), and pandas' rolling (vectorized over the whole series at
 once, so not usable per event; the floor a batch computation reaches) when pandas is installed.
-Ratios are peer / compiled: above 1, the compiled kernel is faster.
+Ratios are peer / compiled: above 1, the compiled kernel is faster. The first row times the same
+loop calling a C function that does nothing (``operator.is_``): the floor every figure includes.
 
     .venv/bin/python -m bench.bench_calculators [--updates 100000] [--window 100] [--rounds 3]
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import operator
 import time
 from collections.abc import Callable
 from typing import Any
@@ -237,6 +239,9 @@ def main() -> None:
 
     def on_series(update: Callable[..., object]) -> Callable[[], None]:
         return series_run(update, xs, tss)
+
+    floor = best_ns(n, lambda: on_series(operator.is_), rounds)
+    print(f"{'(loop + a C no-op: floor)':<26}{floor:>10,.0f}{floor:>9,.0f}", flush=True)
 
     row(f"ema(window={window})", lambda: Ema(EmaParams(window=window)), on_series, n, "ema")
     row("ema_time(half_life=1s)", lambda: EmaTime(EmaTimeParams()), on_series, n, None)
