@@ -27,8 +27,9 @@ from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcmp, memset
+from libc.string cimport memcmp, memcpy, memset
 
+import sys
 from bisect import bisect_left, insort
 
 import msgspec
@@ -38,6 +39,7 @@ from ingest.protocols.base import DecodeError
 from pipelines.events import BookDelta, Quote, Trade
 
 from .book import BookHandler
+from .booksync import SymbolSync
 from .messages import QuoteHandler, TradeHandler
 from .numbers import scale as _py_scale
 from .numbers import timestamp_ns as _py_timestamp_ns
@@ -54,6 +56,10 @@ cdef extern from "Python.h":
     const char* PyBytes_AS_STRING(object)
     Py_ssize_t PyBytes_GET_SIZE(object)
 
+
+cdef extern from *:
+    # Little-endian byte order is assumed by the 8-byte scan: checked at import below.
+    int _ctz "__builtin_ctzll"(unsigned long long) nogil
 
 cdef extern from "structmember.h":
     ctypedef struct PyMemberDef:
@@ -104,9 +110,12 @@ cdef enum:
 # INT64_MAX // 10 - 1: one more digit can never overflow an int64.
 cdef uint64_t _ACC_LIMIT = 922337203685477579ULL
 cdef int64_t _POW10[19]
+cdef int64_t _TIME_LIMIT[10]  # the largest integer that times 10**k still fits an int64
 _p = 1
 for _i in range(19):
     _POW10[_i] = _p
+    if _i < 10:
+        _TIME_LIMIT[_i] = 9223372036854775807 // _p
     _p *= 10
 
 _UNIT_DECIMALS = {"s": 9, "ms": 6, "us": 3, "ns": 0}
@@ -120,6 +129,8 @@ _BID = "bid"
 _ASK = "ask"
 
 
+cdef bint _LITTLE_ENDIAN = sys.byteorder == "little"
+
 # Byte classes for the scanner: whitespace, digits, and bytes that end a plain string run
 # (the quote, a backslash, control bytes including the NUL after the data, non-ASCII).
 cdef unsigned char _WS[256]
@@ -129,6 +140,29 @@ for _i in range(256):
     _WS[_i] = _i in (32, 9, 10, 13)
     _DIGIT[_i] = 48 <= _i <= 57
     _STR_STOP[_i] = _i == 34 or _i == 92 or _i < 32 or _i >= 128
+
+
+cdef inline Py_ssize_t _scan_string(const unsigned char* s, Py_ssize_t pos,
+                                    Py_ssize_t length) noexcept:
+    """Position of the first byte at or after ``pos`` that ends a plain string run (see
+    _STR_STOP), 8 bytes at a time while 8 remain: a byte is flagged when it is the quote, a
+    backslash, below 0x20 or 0x80 and up. Borrows can only flag bytes above a flagged one, so
+    the lowest flag is exact."""
+    cdef uint64_t v, quote, slash, flags
+    cdef uint64_t ones = 0x0101010101010101ULL
+    cdef uint64_t highs = 0x8080808080808080ULL
+    while _LITTLE_ENDIAN and pos + 8 <= length:
+        memcpy(&v, s + pos, 8)
+        quote = v ^ (ones * 0x22)
+        slash = v ^ (ones * 0x5C)
+        flags = (((quote - ones) & ~quote) | ((slash - ones) & ~slash)
+                 | ((v - ones * 0x20) & ~v) | v) & highs
+        if flags:
+            return pos + (_ctz(flags) >> 3)
+        pos += 8
+    while not _STR_STOP[s[pos]]:
+        pos += 1
+    return pos
 
 
 cdef struct Node:
@@ -238,8 +272,7 @@ cdef class Tape:
                 if c == 34:  # "
                     pos += 1
                     start = pos
-                    while not _STR_STOP[s[pos]]:
-                        pos += 1
+                    pos = _scan_string(s, pos, length)
                     # Escapes, control bytes and non-ASCII text go to the reference decoder
                     # (as does the end of the data, where the NUL stops the scan).
                     if s[pos] != 34:
@@ -372,8 +405,7 @@ cdef class Tape:
             return 0
         pos += 1
         start = pos
-        while not _STR_STOP[s[pos]]:
-            pos += 1
+        pos = _scan_string(s, pos, length)
         if s[pos] != 34:
             return 0
         node.kind = K_STR
@@ -533,6 +565,8 @@ cdef object _time(Tape t, int i, str unit, int decimals):
         return 0
     if decimals >= 0:
         if kind == K_INT:
+            if -_TIME_LIMIT[decimals] <= node.ival <= _TIME_LIMIT[decimals]:
+                return PyLong_FromLongLong(node.ival * _POW10[decimals])
             return PyLong_FromLongLong(node.ival) * _POW10_OBJ[decimals]
         if kind == K_STR or kind == K_FLOAT:
             if _parse_decimal(t.s + node.start, node.end - node.start, decimals, True, &result):
@@ -1353,11 +1387,13 @@ cdef class _Book(_Handler):
     cdef int depth
     cdef Raw* raw
     cdef int raw_cap
+    cdef Py_ssize_t state_offset
 
     def __init__(self, ctx, spec, handler):
         _Handler.__init__(self, ctx, spec)
         self.handler = handler
         self.books = handler._books
+        self.state_offset = _member_offset(SymbolSync, "state")
         self.bodies = CPath(spec.bodies) if spec.bodies else None
         self.levels = [_Levels(levels) for levels in spec.levels]
         self.has_snapshot_lists = any(levels.snapshot for levels in spec.levels)
@@ -1511,7 +1547,7 @@ cdef class _Book(_Handler):
                 raise _Bail()  # the first message of a symbol: the reference creates its state
             sym.bind(state)
         sync = sym.sync
-        sync_state = sync.state
+        sync_state = _slot_get(sync, self.state_offset, "state")
         if sync_state is not _LIVE and sync_state != _LIVE:
             raise _Bail()  # buffering or dropping while unsynced: the reference's job
         upto = None
@@ -1795,7 +1831,8 @@ cdef class _Route:
     cdef bytes split
     cdef Py_ssize_t part
     cdef list keys
-    cdef list targets
+    cdef list targets     # message names
+    cdef list handlers    # what each target runs: see FastPath._target
 
 
 cdef class FastPath:
@@ -1811,7 +1848,7 @@ cdef class FastPath:
     cdef _Slots slots
     cdef Tape tape
     cdef list routes
-    cdef object default_name
+    cdef object default_name, default_handler
     cdef dict handlers
     cdef CPath each
     cdef readonly dict compiled
@@ -1859,9 +1896,18 @@ cdef class FastPath:
                 continue
             self.handlers[name] = compiled
             self.compiled[name] = ""
+        for route in self.routes:
+            route.handlers = [self._target(name) for name in route.targets]
+        self.default_handler = self._target(self.default_name)
 
-    cdef str _route(self, Tape t, int frame):
-        """compile.Router on the tape; compares the value's source text (== map_key)."""
+    cdef object _target(self, name):
+        # None: an ignored message; a compiled handler; _NOTSET: the reference runs it (a
+        # message kind not compiled here, or "error").
+        return self.handlers.get(name, _NOTSET)
+
+    cdef object _route(self, Tape t, int frame):
+        """compile.Router on the tape (compares the value's source text, which is map_key);
+        returns what the routed message runs (see ``_target``)."""
         cdef _Route route
         cdef int found, k, index, start, end
         cdef Py_ssize_t slen, klen
@@ -1888,17 +1934,18 @@ cdef class FastPath:
             klen = end - start
             for k in range(len(route.keys)):
                 key = route.keys[k]
-                if PyBytes_GET_SIZE(key) == klen and memcmp(PyBytes_AS_STRING(key), s + start, klen) == 0:
-                    return route.targets[k]
-        return self.default_name
+                if (PyBytes_GET_SIZE(key) == klen
+                        and (klen == 0 or PyBytes_AS_STRING(key)[0] == <char>s[start])
+                        and memcmp(PyBytes_AS_STRING(key), s + start, klen) == 0):
+                    return route.handlers[k]
+        return self.default_handler
 
     cdef int _one(self, Tape t, int frame, object ts_recv, list out) except -1:
         """engine._one; bails (before any change) unless the message is ignored or compiled."""
         cdef _Handler handler
         cdef _Slots slots
         cdef Py_ssize_t before
-        name = self._route(t, frame)
-        found = self.handlers.get(name, _NOTSET)
+        found = self._route(t, frame)
         if found is _NOTSET:
             raise _Bail()
         stats = self.stats
