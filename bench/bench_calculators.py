@@ -9,6 +9,10 @@ when it is built, docs/decisions/0113) and with its pure-Python reference kernel
 Peers, per rolling calculator: a naive numpy recomputation over the window at every update (what
 "just call numpy" costs on a hot path), and pandas' rolling (vectorized over the whole series at
 once, so not usable per event; the floor a batch computation reaches) when pandas is installed.
+The last row is the rule engine per book message: the bench_pipeline spec's three book rules
+(``crossed_book``, ``max_spread`` 50 bps, ``price_band`` on the mid, all ``alert``) through
+``SymbolRules.on_book`` and ``flush``, compiled engine and kernels against the Python ones.
+
 Ratios are peer / compiled: above 1, the compiled kernel is faster. The first row times the same
 loop calling a C function that does nothing (``operator.is_``): the floor every figure includes.
 
@@ -16,6 +20,12 @@ loop calling a C function that does nothing (``operator.is_``): the floor every 
 """
 
 from __future__ import annotations
+
+import os
+
+# One BLAS thread: OpenBLAS threads spin on the second core after each numpy call (the naive peer's
+# polyfit), which slowed every row timed after them by up to 2x on this 2-core machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import importlib.util
@@ -60,7 +70,9 @@ from pipelines.core.calculators import (
     zscore,
 )
 from pipelines.core.calculators.window import window_limits
-from pipelines.events import BookDelta
+from pipelines.core.rules import RuleSet, bands, book_checks
+from pipelines.events import BookDelta, Event
+from pipelines.spec import RuleSpec
 
 NAIVE_CAP = 20_000  # the naive peer is O(window) per update: time it on a prefix
 
@@ -188,6 +200,29 @@ def books(count: int) -> list[Book]:
     return out[:count]
 
 
+RULE_SPECS: dict[str, RuleSpec] = {  # bench_pipeline's book rules
+    "crossed": RuleSpec(kind="crossed_book", action="alert"),
+    "wide": RuleSpec(kind="max_spread", action="alert", params={"max_bps": 50.0}),
+    "band": RuleSpec(kind="price_band", action="alert", params={"input": "mid", "k": 6.0}),
+}
+
+
+def bound_rules(reference: bool) -> Any:
+    """The spec's rules on one symbol: the running engine and kernels, or (``reference``) the
+    Python classes and kernels."""
+    saved = (book_checks.CrossedKernel, book_checks.SpreadKernel, bands.BandKernel)
+    if reference:
+        book_checks.CrossedKernel = book_checks.CrossedBookKernel
+        book_checks.SpreadKernel = book_checks.MaxSpreadKernel
+        bands.BandKernel = bands.PriceBandKernel
+    try:
+        ruleset = RuleSet(reference=reference)
+        ruleset.entries = RuleSet.plan(RULE_SPECS)
+        return ruleset.bind("sim", "BTC-USD")
+    finally:
+        book_checks.CrossedKernel, book_checks.SpreadKernel, bands.BandKernel = saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=100_000)
@@ -285,6 +320,22 @@ def main() -> None:
         ("imbalance(levels=10)", lambda: Imbalance(ImbalanceParams(levels=10))),
     ):
         row(label, make, on_books, len(states), None)
+
+    def run_rules(reference: bool) -> Callable[[], None]:
+        rules = bound_rules(reference)
+        on_book, flush = rules.on_book, rules.flush
+        out: list[Event] = []
+
+        def run() -> None:
+            for seq, book in enumerate(states):
+                on_book(book, seq, seq)
+                flush(out.append)
+
+        return run
+
+    ours = best_ns(len(states), lambda: run_rules(False), rounds)
+    pure = best_ns(len(states), lambda: run_rules(True), rounds)
+    print(f"{'rules: 3 per book message':<26}{ours:>10,.0f}{pure:>9,.0f}{pure / ours:>8.1f}")
 
 
 if __name__ == "__main__":
