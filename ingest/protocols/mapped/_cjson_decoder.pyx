@@ -232,7 +232,7 @@ cdef class Tape:
         self.s = s
         self.memo_used = 0
         nodes = self.nodes
-        while _WS[s[pos]]:
+        while s[pos] <= 32 and _WS[s[pos]]:
             pos += 1
         # Every iteration reads one value at pos, then the separator or closer after it.
         while True:
@@ -251,7 +251,7 @@ cdef class Tape:
                 depth += 1
                 n += 1
                 pos += 1
-                while _WS[s[pos]]:
+                while s[pos] <= 32 and _WS[s[pos]]:
                     pos += 1
                 if s[pos] == (125 if c == 123 else 93):  # an empty container
                     pos += 1
@@ -345,7 +345,7 @@ cdef class Tape:
                 node.next = n
             # After a value: close containers, or move to the next element.
             while True:
-                while _WS[s[pos]]:
+                while s[pos] <= 32 and _WS[s[pos]]:
                     pos += 1
                 if depth == 0:
                     if pos != length:
@@ -356,7 +356,7 @@ cdef class Tape:
                 parent = stack[depth - 1]
                 if c == 44:  # ,
                     pos += 1
-                    while _WS[s[pos]]:
+                    while s[pos] <= 32 and _WS[s[pos]]:
                         pos += 1
                     if nodes[parent].kind == K_OBJ:
                         if not self._key(&pos, &n, length, parent):
@@ -414,12 +414,12 @@ cdef class Tape:
         node.count = 0
         node.next = n + 1
         pos += 1
-        while _WS[s[pos]]:
+        while s[pos] <= 32 and _WS[s[pos]]:
             pos += 1
         if s[pos] != 58:  # :
             return 0
         pos += 1
-        while _WS[s[pos]]:
+        while s[pos] <= 32 and _WS[s[pos]]:
             pos += 1
         self.nodes[obj].count += 1
         ppos[0] = pos
@@ -481,6 +481,20 @@ cdef inline int _decimals_of(Tape t, int i) noexcept:
     return 0 if point < 0 else node.end - point - 1
 
 
+cdef inline bint _eight_digits(uint64_t v) noexcept:
+    # All 8 bytes are ASCII digits: high nibbles 3, and adding 6 keeps every low nibble <= 15.
+    return ((v & 0xF0F0F0F0F0F0F0F0ULL) == 0x3030303030303030ULL
+            and ((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) == 0x3030303030303030ULL)
+
+
+cdef inline uint64_t _eight_value(uint64_t v) noexcept:
+    # The value of 8 ASCII digits loaded little-endian (first digit in the lowest byte).
+    v -= 0x3030303030303030ULL
+    v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL
+    v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL
+    return (v * 10000 + (v >> 32)) & 0xFFFFFFFFULL
+
+
 cdef int _parse_decimal(const unsigned char* p, int length, int decimals, bint truncate,
                         int64_t* out) noexcept:
     """numbers.scale of a decimal string, for the plain forms only: [-]digits[.digits].
@@ -491,7 +505,7 @@ cdef int _parse_decimal(const unsigned char* p, int length, int decimals, bint t
     """
     cdef int j = 0, frac = 0, ndigits = 0
     cdef bint neg = False
-    cdef uint64_t acc = 0
+    cdef uint64_t acc = 0, eight
     cdef unsigned int d
     if length > 0 and p[0] == 45:
         neg = True
@@ -507,6 +521,17 @@ cdef int _parse_decimal(const unsigned char* p, int length, int decimals, bint t
         j += 1
         if truncate and decimals == 0:
             j = length
+        # Eight fraction digits at once while the scale takes them all (prices at 8 decimals).
+        while _LITTLE_ENDIAN and j + 8 <= length and frac + 8 <= decimals and ndigits <= 10:
+            memcpy(&eight, p + j, 8)
+            if not _eight_digits(eight):
+                break
+            acc = acc * 100000000 + _eight_value(eight)
+            frac += 8
+            ndigits += 8
+            j += 8
+            if truncate and frac == decimals:
+                j = length
         while j < length:
             d = p[j] - 48
             if d > 9:
@@ -1090,6 +1115,7 @@ cdef class _SymbolCache:
             raise _Bail()  # compile_symbol raises bad_symbol on anything else
         for item in self.items:
             if (PyUnicode_GET_LENGTH(item.symbol) == length
+                    and (length == 0 or (<const char*>PyUnicode_DATA(item.symbol))[0] == start[0])
                     and memcmp(PyUnicode_DATA(item.symbol), start, length) == 0):
                 return item
         item = self.named(_text(t, i))
@@ -1677,6 +1703,7 @@ cdef class _Book(_Handler):
         cdef str symbol = sym.symbol
         cdef bint depth = self.depth != 0
         cdef bint ids = self.has_ids
+        seq_obj = None
         if depth:
             pending = []
         for k in range(n):
@@ -1728,9 +1755,10 @@ cdef class _Book(_Handler):
                 pending.append((side, price, size, _ACTION_NAMES[action], level, ts))
                 continue
             seq += 1
+            seq_obj = PyLong_FromLongLong(seq)
             out.append(
                 _delta(
-                    stream, symbol, PyLong_FromLongLong(seq), venue_seq, ts, ts_recv, side,
+                    stream, symbol, seq_obj, venue_seq, ts, ts_recv, side,
                     price, size, _ACTION_NAMES[action], level, k == last, pd, sd,
                 )
             )
@@ -1744,13 +1772,15 @@ cdef class _Book(_Handler):
             for k in range(last + 1):
                 side, price, size, action_name, level, ts = pending[k]
                 seq += 1
+                seq_obj = PyLong_FromLongLong(seq)
                 out.append(
                     _delta(
-                        stream, symbol, PyLong_FromLongLong(seq), venue_seq, ts, ts_recv, side,
+                        stream, symbol, seq_obj, venue_seq, ts, ts_recv, side,
                         price, size, action_name, level, k == last, pd, sd,
                     )
                 )
-        _slot_set(self.sequencer, self.slots.seq, "seq", PyLong_FromLongLong(seq))
+        # The last event's seq object is the sequencer's new value.
+        _slot_set(self.sequencer, self.slots.seq, "seq", seq_obj)
         return 0
 
 
