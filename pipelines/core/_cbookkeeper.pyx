@@ -10,7 +10,7 @@ and the ``book``/``trade``/``tick``/``halted`` attributes).
 cimport cython
 
 from pipelines.core._cbook cimport Book
-from pipelines.core._cfields cimport field, field_offset
+from pipelines.core._cfields cimport field, field_offset, tp_descr_value
 from pipelines.core._chealth cimport BookHealth
 
 from pipelines.core.l3 import L3Book
@@ -23,19 +23,26 @@ cdef object _BookDelta = BookDelta
 cdef Py_ssize_t _BATCH_END = field_offset(BookDelta, "batch_end")
 cdef str RESYNC = "RESYNC"
 
-# The reference SymbolRules (a __slots__ class): its ``book``, ``halted`` and ``pending`` slots are
-# read at their offsets, and ``flush`` -- which does nothing while ``pending`` is empty, the usual
-# case -- is called only when there is something pending. Any other rules class (a compiled twin)
-# gets the plain documented calls.
-cdef object _SymbolRules = None
-cdef Py_ssize_t _R_BOOK = -1, _R_HALTED = -1, _R_PENDING = -1
-try:
-    _R_BOOK = field_offset(SymbolRules, "book")
-    _R_HALTED = field_offset(SymbolRules, "halted")
-    _R_PENDING = field_offset(SymbolRules, "pending")
-    _SymbolRules = SymbolRules
-except (TypeError, AttributeError):
-    pass
+# The rules of a symbol are a SymbolRules: engine.py's reference (a __slots__ class) or its
+# compiled twin (a cdef class), whichever the engine exports. Neither has an instance __dict__, so
+# ``rules.book``, ``rules.halted`` and ``rules.pending`` are their class's data descriptors: read
+# through the descriptor directly (no per-read type lookup). ``on_book`` and ``flush`` are called
+# as the class's functions (no per-call method lookup), and ``flush`` -- which does nothing while
+# ``pending`` is empty, the usual case, in both implementations -- only when something is pending.
+# Any other class gets the plain documented calls.
+cdef object _Rules = None
+cdef object _D_BOOK = None, _D_HALTED = None, _D_PENDING = None, _ON_BOOK = None, _FLUSH = None
+if getattr(SymbolRules, "__dictoffset__", 1) == 0:
+    try:
+        _D_BOOK = SymbolRules.__dict__["book"]
+        _D_HALTED = SymbolRules.__dict__["halted"]
+        _D_PENDING = SymbolRules.__dict__["pending"]
+        _ON_BOOK = SymbolRules.__dict__["on_book"]
+        _FLUSH = SymbolRules.__dict__["flush"]
+        if all(hasattr(type(d), "__set__") for d in (_D_BOOK, _D_HALTED, _D_PENDING)):
+            _Rules = SymbolRules
+    except KeyError:
+        pass
 
 
 @cython.final
@@ -123,15 +130,15 @@ cdef class BookKeeper:
                 out(change)
         rules = self.rules
         cdef bint publish
-        if type(rules) is _SymbolRules:
-            if field(rules, _R_BOOK, "book"):
-                publish = rules.on_book(book, seq, ts)
+        if type(rules) is _Rules:
+            if tp_descr_value(_D_BOOK, rules):
+                publish = _ON_BOOK(rules, book, seq, ts)
             else:
-                publish = not field(rules, _R_HALTED, "halted")
+                publish = not tp_descr_value(_D_HALTED, rules)
             if publish and build:
                 out(book.snapshot(self.depth, seq=seq, state=health._label(), ts_recv=ts))
-            if field(rules, _R_PENDING, "pending"):
-                rules.flush(out)
+            if tp_descr_value(_D_PENDING, rules):
+                _FLUSH(rules, out)
             return publish
         publish = rules.on_book(book, seq, ts) if rules.book else not rules.halted
         if publish and build:

@@ -18,10 +18,27 @@ cdef extern from *:
     }
     #define TP_FIELD(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
     #define TP_SET_FIELD(obj, offset, value) (TP_FIELD(obj, offset) = (value))
+    /* A data descriptor's value on obj through the descriptor's own get slot: what obj.name
+       returns when the class defines name as a slot or a cdef attribute and instances have no
+       __dict__ (the caller checks both), without the per-read type lookup. */
+    static PyObject* tp_descr_value(PyObject *descr, PyObject *obj) {
+        descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
+        if (get == NULL) { PyErr_SetString(PyExc_TypeError, "not a descriptor"); return NULL; }
+        return get(descr, obj, (PyObject *)Py_TYPE(obj));
+    }
+    /* "bid" / "delete" tests on a str without a call: identity, else length and bytes. */
+    static int tp_str_is(PyObject *s, PyObject *literal, const char *bytes, Py_ssize_t n) {
+        if (s == literal) return 1;
+        if (!PyUnicode_CheckExact(s)) return -1;  /* let the caller compare generically */
+        if (PyUnicode_GET_LENGTH(s) != n || PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) return 0;
+        return memcmp(PyUnicode_1BYTE_DATA(s), bytes, n) == 0;
+    }
     """
     Py_ssize_t tp_field_offset(object descr)
     PyObject* TP_FIELD(object obj, Py_ssize_t offset)
     void TP_SET_FIELD(object obj, Py_ssize_t offset, PyObject* value)  # steals nothing: see use
+    object tp_descr_value(object descr, object obj)
+    int tp_str_is(object s, object literal, const char* data, Py_ssize_t n)
 
 
 cdef inline Py_ssize_t field_offset(object cls, str name) except -2:
@@ -39,3 +56,12 @@ cdef inline object field(object obj, Py_ssize_t offset, str name):
     if value == NULL:
         return getattr(obj, name)
     return <object>value
+
+
+cdef inline bint str_is(object value, str literal, const char* data, Py_ssize_t n) except -1:
+    """``value == literal`` for an ASCII ``literal`` of ``n`` bytes ``data`` (identity, then
+    length and bytes; anything but an exact str compares generically)."""
+    cdef int found = tp_str_is(value, literal, data, n)
+    if found < 0:
+        return value == literal
+    return found

@@ -174,13 +174,37 @@ cdef class StageMeter:
             self.sum = 0.0
 
 
+cdef object _MISSING = object()
+
+
+cdef inline object _attr(object pipeline, dict attrs, str name):
+    """``pipeline.<name>`` from its instance dict (getattr when it is not there: its error)."""
+    value = attrs.get(name, _MISSING)
+    return getattr(pipeline, name) if value is _MISSING else value
+cdef list _spare = None
+cdef object _spare_append = None
+
+
 def process(pipeline, list batch):
     """``Pipeline.process``: one batch through books and calculators, then out to every sink."""
+    global _spare, _spare_append
     cdef double started = _now()
-    cdef list out = []
-    append = out.append
-    cdef dict states = pipeline.states
-    sinks = pipeline.sinks
+    # The output list and its bound append are reused from batch to batch (two allocations and
+    # their GC tracking per venue message otherwise); a nested call (a sink feeding the bus
+    # synchronously) finds none spare and makes its own.
+    cdef list out = _spare
+    if out is not None:
+        append = _spare_append
+        _spare = None
+    else:
+        out = []
+        append = out.append
+    # The pipeline's plain attributes, read and written in its instance dict (Pipeline defines
+    # no descriptor for them): one lookup for ``__dict__``, then dict items -- a generic getattr
+    # costs a type lookup (MRO walk) every time.
+    cdef dict attrs = pipeline.__dict__
+    cdef dict states = _attr(pipeline, attrs, "states")
+    sinks = _attr(pipeline, attrs, "sinks")
     # Without a sink nobody reads the BookSnapshots and Metrics: they are counted (stage
     # events_out) but not built; books, health, rules and calculator values all still update.
     cdef bint build = bool(sinks)
@@ -199,9 +223,8 @@ def process(pipeline, list batch):
             stream, symbol = event.stream, event.symbol
         if symbol is not last_symbol or stream is not last_stream:
             symbols = states.get(stream)
-            if symbols is not None and symbol in symbols:
-                state = symbols[symbol]
-            else:
+            state = _MISSING if symbols is None else (<dict?>symbols).get(symbol, _MISSING)
+            if state is _MISSING:
                 state = pipeline._admit(event)
             last_stream, last_symbol = stream, symbol
             keeper = None
@@ -233,17 +256,19 @@ def process(pipeline, list batch):
                 state.book.size_decimals = event.size_decimals
             append(event)
     cdef Py_ssize_t count = len(batch)
-    pipeline.events_in += count
-    pipeline.filtered += filtered
+    attrs["events_in"] = _attr(pipeline, attrs, "events_in") + count
+    attrs["filtered"] = _attr(pipeline, attrs, "filtered") + filtered
     cdef double now = _now()
-    (<StageMeter?>pipeline.core_meter)._batch(count, len(out) + unbuilt, now - started)
+    (<StageMeter?>_attr(pipeline, attrs, "core_meter"))._batch(count, len(out) + unbuilt, now - started)
     if out and sinks:
         routed = pipeline._route(out)
         for sink in sinks.values():
             sink.publish(routed)
-        (<StageMeter?>pipeline.sink_meter)._batch(len(routed), 0, _now() - now)
-    if now >= pipeline._flush_at:
+        (<StageMeter?>_attr(pipeline, attrs, "sink_meter"))._batch(len(routed), 0, _now() - now)
+    if now >= _attr(pipeline, attrs, "_flush_at"):
         pipeline.flush_metrics()
+    out.clear()
+    _spare, _spare_append = out, append
 
 
 cdef Py_ssize_t _book_message(
@@ -300,7 +325,7 @@ cdef Py_ssize_t _feed(
 ) except -1:
     """One feed's dispatch entries ``(update, calc, name, outputs, description)``, called with
     ``(argument, ts)``; their values stored and (``build``) published as Metrics."""
-    cdef Py_ssize_t unbuilt = 0
+    cdef Py_ssize_t unbuilt = 0, count, index
     cdef tuple entry, outputs
     for entry in feed:
         update, calc, name, outputs, description = entry
@@ -308,7 +333,21 @@ cdef Py_ssize_t _feed(
         if value is None:
             continue
         if outputs:
-            for metric_name, result in zip(outputs, calc.results, strict=True):
+            results = calc.results
+            count = len(outputs)
+            if type(results) is not list or len(<list>results) != count:
+                # Not a list of one value per output: the reference's own loop (zip strict=True
+                # stores the pairs it reaches, then raises on a length mismatch).
+                for metric_name, result in zip(outputs, results, strict=True):
+                    values[metric_name] = result
+                    if build:
+                        append(_metric_of(stream, symbol, seq, ts, metric_name, result, description))
+                if not build:
+                    unbuilt += count
+                continue
+            for index in range(count):
+                metric_name = outputs[index]
+                result = (<list>results)[index]
                 values[metric_name] = result
                 if build:
                     append(
@@ -323,7 +362,7 @@ cdef Py_ssize_t _feed(
                         )
                     )
             if not build:
-                unbuilt += len(outputs)
+                unbuilt += count
             continue
         values[name] = value
         if build:
@@ -371,6 +410,12 @@ cdef Py_ssize_t _trade(object state, object trade, object append, bint build) ex
                 values[name] = value
                 unbuilt += 1
     return unbuilt
+
+
+cdef object _metric_of(stream, symbol, seq, ts, name, value, source):
+    return Metric(
+        stream=stream, symbol=symbol, seq=seq, ts_recv=ts, name=name, value=value, source=source
+    )
 
 
 cdef object _metric(object event, object name, object value, object source):
