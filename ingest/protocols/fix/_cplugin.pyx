@@ -24,7 +24,7 @@ writes again to the same value (a max over the same strings).
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memset
 
 from ingest.protocols.fix._cnormalize cimport Normalizer, _int_text
 from ingest.protocols.fix._cparser cimport Parser, Token, _Group, _MessagePlan
@@ -89,6 +89,10 @@ cdef class Decoder:
     cdef Py_ssize_t count  # entries of the message being decoded
     cdef _Group group  # its NoMDEntries group
     cdef dict top_keys  # tag -> interned key, for the top-level tags read
+    cdef unsigned char top_bits[8192]  # the same tags as a bitset (most fields are not read)
+    cdef tuple last_tags  # the symbol tags of the last entry, and their numbers
+    cdef int last_numbers[8]
+    cdef int last_count
     cdef dict tag_numbers  # symbol-tag string -> tag number (-1: never on the wire here)
     cdef object symbol_text  # the last symbol made, reused while the bytes are the same
     cdef bytes symbol_bytes
@@ -119,6 +123,11 @@ cdef class Decoder:
                 if self.tag_numbers[text] >= 0:
                     tags.add(self.tag_numbers[text])
         self.top_keys = {tag: intern(str(tag)) for tag in tags}
+        memset(self.top_bits, 0, sizeof(self.top_bits))
+        for tag in tags:
+            self.top_bits[<int> tag >> 3] |= <unsigned char> (1 << (<int> tag & 7))
+        self.last_tags = None
+        self.last_count = 0
         self.symbol_text = ""
         self.symbol_bytes = b""
 
@@ -175,9 +184,9 @@ cdef class Decoder:
                     return None
             elif tag == 268:
                 return None  # NoMDEntries not a group here: the reference fails on it
-            else:
-                key = self.top_keys.get(tag)
-                if key is not None and key not in top:
+            elif _has(self.top_bits, tag):
+                key = self.top_keys[tag]
+                if key not in top:
                     top[key] = _text(base, token)
         if msg_type == "X":
             return self._incremental(base, top, ts_recv)
@@ -266,7 +275,7 @@ cdef class Decoder:
     cdef object _symbol(self, const char *base, Py_ssize_t entry, object default):
         """The normalizer's _symbol on an entry."""
         cdef Normalizer normalizer = self.normalizer
-        cdef Py_ssize_t at
+        cdef Py_ssize_t at, i
         cdef Token *token
         cdef tuple tags
         if normalizer.security_ids:
@@ -285,6 +294,27 @@ cdef class Decoder:
                 )
             else:
                 tags = _DEFAULT_SYMBOL_TAGS
+        if tags is not self.last_tags:
+            if len(tags) > 8:
+                return self._symbol_slow(base, entry, tags, default)
+            self.last_count = len(tags)
+            for i, text in enumerate(tags):
+                number = self.tag_numbers.get(text)
+                self.last_numbers[i] = -1 if number is None else <int> number
+            self.last_tags = tags
+        for i in range(self.last_count):
+            at = self._find(entry, self.last_numbers[i])
+            if at < 0:
+                continue
+            token = &self.parser.tokens[at]
+            if token.end == token.start:
+                continue  # empty: the next tag
+            return self._symbol_text(base, token)
+        return default
+
+    cdef object _symbol_slow(self, const char *base, Py_ssize_t entry, tuple tags, object default):
+        cdef Py_ssize_t at
+        cdef Token *token
         for text in tags:
             number = self.tag_numbers.get(text)
             at = self._find(entry, -1 if number is None else <int> number)
@@ -309,10 +339,12 @@ cdef class Decoder:
         return self.symbol_text
 
     cdef tuple _scales(self, const char *base, object symbol, list members):
-        """The normalizer's _scales over the entries ``members`` (indices)."""
+        """The normalizer's _scales over the entries ``members`` (indices; None: all)."""
         cdef Normalizer normalizer = self.normalizer
         cdef long price_dec, size_dec, places
         cdef Py_ssize_t at
+        if members is None:
+            members = self.all_entries()
         if normalizer.fixed_decimals >= 0:
             price_dec = normalizer.fixed_decimals
         else:
@@ -333,6 +365,10 @@ cdef class Decoder:
                     size_dec = places
         normalizer.size_decimals[symbol] = size_dec
         return (price_dec, size_dec)
+
+    cdef list all_entries(self):
+        # Small ints are cached objects: this list costs one allocation.
+        return list(range(self.count))
 
     cdef object _scaled(self, const char *base, Py_ssize_t entry, int tag, long decimals):
         """``scale(entry.get(tag, "0"), decimals)`` for plain decimals; None: give up."""
@@ -383,7 +419,7 @@ cdef class Decoder:
         symbols = [self._symbol(base, index, default_symbol) for index in range(count)]
         scales = dict.fromkeys(symbols)
         if len(scales) == 1:
-            scales[symbols[0]] = self._scales(base, symbols[0], list(range(count)))
+            scales[symbols[0]] = self._scales(base, symbols[0], None)
         else:
             for symbol in list(scales):
                 scales[symbol] = self._scales(
@@ -513,7 +549,7 @@ cdef class Decoder:
         cdef tuple kind
         cdef long price_dec, size_dec
         symbol = normalizer._symbol(top, "")
-        price_dec, size_dec = self._scales(base, symbol, list(range(count)))
+        price_dec, size_dec = self._scales(base, symbol, None)
         ts = normalizer._time(top, top.get("52", ""))
         venue_seq = _int_text(top.get("83"), _int_text(top.get("34", ""), 0))
         for index in range(count):
