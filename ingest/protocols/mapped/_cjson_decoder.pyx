@@ -21,6 +21,7 @@ Nothing here is venue-specific: everything comes from the Mapping structs and th
 handlers' own compiled state.
 """
 
+from cpython.dict cimport PyDict_Size
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
@@ -1079,6 +1080,7 @@ cdef class _Sym:
     them is the same as looking them up again."""
 
     cdef str symbol
+    cdef uint64_t k8           # the symbol's first 8 bytes (ASCII symbols, see _SymbolCache)
     cdef list decimals         # Scales._by_symbol[symbol]: [price_decimals, size_decimals]
     cdef object book, sync     # the book handler's (BookView, SymbolSync), None until known
     cdef dict bid_levels, ask_levels, ids
@@ -1113,12 +1115,15 @@ cdef class _SymbolCache:
         cdef _Sym item
         if node.kind != K_STR and node.kind != K_INT:
             raise _Bail()  # compile_symbol raises bad_symbol on anything else
+        cdef uint64_t k8 = _k8(start, length)
+        # Entries here were all made from tape text, so they are ASCII and their data is the
+        # bytes compared.
         for item in self.items:
-            if (PyUnicode_GET_LENGTH(item.symbol) == length
-                    and (length == 0 or (<const char*>PyUnicode_DATA(item.symbol))[0] == start[0])
-                    and memcmp(PyUnicode_DATA(item.symbol), start, length) == 0):
+            if (item.k8 == k8 and PyUnicode_GET_LENGTH(item.symbol) == length
+                    and (length <= 8 or memcmp(PyUnicode_DATA(item.symbol), start, length) == 0)):
                 return item
         item = self.named(_text(t, i))
+        item.k8 = k8
         if len(self.items) >= 64:
             self.items = []
         self.items.append(item)
@@ -1727,13 +1732,15 @@ cdef class _Book(_Handler):
                 keys = sym.ask_keys
                 key = PyLong_FromLongLong(-r.price_v)
             if r.size_v != 0:
-                if price in levels:
-                    levels[price] = size
-                    action = 2
-                else:
+                # SideView.set: one dict operation tells new from change (the dict grows); the
+                # key list and the dict end as the reference leaves them.
+                count = PyDict_Size(levels)
+                levels[price] = size
+                if PyDict_Size(levels) != count:
                     insort(keys, key)
-                    levels[price] = size
                     action = 1
+                else:
+                    action = 2
             else:
                 if price in levels:
                     del levels[price]
