@@ -6,7 +6,7 @@ Two inputs: the 200 real CME SecurityDefinitions (shared/data/fix/cme-secdef, CM
 and ~20,000 FIX 4.4 W/X market-data messages generated with our encoder into a temp file.
 Ours is measured twice: ``parse`` (bytes → FixMessage with groups resolved, BodyLength and
 CheckSum validated) and ``decode`` (→ normalized events), each with the compiled twins (the
-default when built, docs/decisions/0113) and with the pure-Python reference (``compiled=False``).
+default when built, docs/decisions/0114) and with the pure-Python reference (``compiled=False``).
 Peers (optional, ``pip install -r requirements-bench.txt``): simplefix's FixParser (flat
 tag/value pairs, no groups, no checksum check) and quickfix.Message(str, DataDictionary,
 validate=False) (C++ parse with groups; the Python binding's call overhead included — it is what

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Compiled twin of :mod:`ingest.protocols.fix.normalize` (docs/decisions/0112, 0113).
+"""Compiled twin of :mod:`ingest.protocols.fix.normalize` (docs/decisions/0112, 0114).
 
 :class:`Normalizer` runs ``FixNormalizer.normalize`` for W and X messages — the market-data hot
 path — with the reference's state (the same ``price_decimals``, ``size_decimals`` and

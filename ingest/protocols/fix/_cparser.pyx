@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Compiled twin of :mod:`ingest.protocols.fix.parser` (docs/decisions/0112, 0113).
+"""Compiled twin of :mod:`ingest.protocols.fix.parser` (docs/decisions/0112, 0114).
 
 :class:`Parser` turns the bytes of one message into the same :class:`FixMessage` as the
 pure-Python ``FixParser`` (same ``fields`` dict of ``str`` → ``str`` / entry lists, same

@@ -1,6 +1,6 @@
 # cython: language_level=3
 """Compiled twin of ``FixDecoder.decode`` (:mod:`ingest.protocols.fix.plugin`; decisions 0112,
-0113): bytes of a W or X message straight to events, without the FixMessage in between.
+0114): bytes of a W or X message straight to events, without the FixMessage in between.
 
 The two-step path (compiled parse → fields dicts → compiled normalize) spends most of its time
 making ``str`` values and dicts that the normalizer reads once. Here the compiled parser's

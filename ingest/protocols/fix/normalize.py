@@ -12,7 +12,7 @@ symbol, entries that carry that SecurityID get it (incremental feeds often name 
 SecurityID only).
 
 This module is the reference implementation. A compiled twin (``_cnormalize.pyx``, docs/decisions
-0112 and 0113) runs W and X messages instead when it is built and ``TICKERPLANT_PURE_PYTHON`` is
+0112 and 0114) runs W and X messages instead when it is built and ``TICKERPLANT_PURE_PYTHON`` is
 not set, on this normalizer's own state; d and f messages always run here.
 """
 

@@ -9,7 +9,7 @@ Messages may begin without ``8=``/``9=`` (exchange history files begin at ``1128
 present is validated, what is absent is not invented.
 
 This module is the reference implementation. A compiled twin (``_cparser.pyx``, docs/decisions
-0112 and 0113) runs instead when it is built and ``TICKERPLANT_PURE_PYTHON`` is not set; it
+0112 and 0114) runs instead when it is built and ``TICKERPLANT_PURE_PYTHON`` is not set; it
 returns the same messages and defers every input it does not parse cleanly (any DecodeError, odd
 tags) to :meth:`FixParser.parse_python`.
 """
