@@ -21,6 +21,7 @@ Nothing here is venue-specific: everything comes from the Mapping structs and th
 handlers' own compiled state.
 """
 
+cimport cython
 from cpython.dict cimport PyDict_Size
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from cpython.object cimport PyObject
@@ -176,6 +177,7 @@ cdef struct Node:
     int64_t ival   # K_INT: the value
 
 
+@cython.final
 cdef class Tape:
     """One frame parsed into nodes. Accepts a strict subset of what msgspec accepts: anything
     else (invalid JSON too) makes ``parse`` return 0 and the reference decoder decide."""
@@ -658,6 +660,7 @@ cdef object _int_object(object found):
 
 
 # -- compiled paths and fields ------------------------------------------------------------------
+@cython.final
 cdef class CPath:
     """paths.compile_path on the tape: key, index and (last-step) slice steps."""
 
@@ -768,6 +771,7 @@ cdef list _elements(Tape t, int i, object slice_):
     return every
 
 
+@cython.final
 cdef class CField:
     """compile.compile_field on the tape. ``simple``: the value is the path's node itself."""
 
@@ -838,6 +842,7 @@ cdef class CField:
         return mapped
 
 
+@cython.final
 cdef class CTime:
     """context.compile_time: integer ns, 0 when the mapping or the message has none."""
 
@@ -864,6 +869,7 @@ cdef inline object _none_for_missing(object value):
     return None if value is MISSING else value
 
 
+@cython.final
 cdef class CInt:
     """context.compile_int: an integer (digits in strings too), 0 when absent."""
 
@@ -921,6 +927,7 @@ cdef inline int _slot_set(object obj, Py_ssize_t offset, str name, object value)
     return 0
 
 
+@cython.final
 cdef class _Slots:
     """Offsets of the hot attributes of the shared state objects."""
 
@@ -934,6 +941,7 @@ cdef class _Slots:
 
 
 # -- events ------------------------------------------------------------------------------------
+@cython.final
 cdef class _Maker:
     """Builds one event type fast, the way msgspec's own ``__copy__`` does (allocate the object
     untracked by the GC with its slots zeroed, then fill every field slot), without matching
@@ -1073,6 +1081,7 @@ _check_makers()
 
 
 # -- per-symbol state ---------------------------------------------------------------------------
+@cython.final
 cdef class _Sym:
     """One symbol's references into the reference state, looked up once. All of these objects
     are created once per symbol by the reference code and only ever mutated in place (the
@@ -1098,6 +1107,7 @@ cdef class _Sym:
         return 0
 
 
+@cython.final
 cdef class _SymbolCache:
     """Symbols repeat on every message: find the entry by the symbol's bytes, no str made."""
 
@@ -1235,6 +1245,7 @@ cdef int64_t _scale64(Tape t, int i, int decimals, bint scaled) except? -1:
         raise _Bail() from None
 
 
+@cython.final
 cdef class _Quote(_Handler):
     cdef CField bid, bid_size, ask, ask_size
 
@@ -1296,6 +1307,7 @@ cdef CField _simple(field, str name):
     return compiled
 
 
+@cython.final
 cdef class _Trade(_Handler):
     cdef CField price, size, side, trade_id
 
@@ -1363,6 +1375,7 @@ cdef class _Trade(_Handler):
         return 1
 
 
+@cython.final
 cdef class _Levels:
     """One compiled ``levels`` list (book._Levels on the tape)."""
 
@@ -1407,6 +1420,7 @@ cdef struct Raw:
     int64_t size_v
 
 
+@cython.final
 cdef class _Book(_Handler):
     cdef object handler, books, ts_default
     cdef list levels, raw_ids, raw_levels, raw_ts
@@ -1726,24 +1740,24 @@ cdef class _Book(_Handler):
             if r.side == 0:
                 levels = sym.bid_levels
                 keys = sym.bid_keys
-                key = price
             else:
                 levels = sym.ask_levels
                 keys = sym.ask_keys
-                key = PyLong_FromLongLong(-r.price_v)
             if r.size_v != 0:
                 # SideView.set: one dict operation tells new from change (the dict grows); the
                 # key list and the dict end as the reference leaves them.
                 count = PyDict_Size(levels)
                 levels[price] = size
                 if PyDict_Size(levels) != count:
-                    insort(keys, key)
+                    # The sorted key (SideView.sign * price) is made only when the list changes.
+                    insort(keys, price if r.side == 0 else PyLong_FromLongLong(-r.price_v))
                     action = 1
                 else:
                     action = 2
             else:
                 if price in levels:
                     del levels[price]
+                    key = price if r.side == 0 else PyLong_FromLongLong(-r.price_v)
                     count = len(keys)
                     if keys[count - 1] == key:
                         del keys[count - 1]
@@ -1863,6 +1877,7 @@ cdef bint _part(const unsigned char* s, int* start, int* end, const char* sep, P
     return False
 
 
+@cython.final
 cdef class _Route:
     cdef CPath path
     cdef bytes split
@@ -1872,6 +1887,7 @@ cdef class _Route:
     cdef list handlers    # what each target runs: see FastPath._target
 
 
+@cython.final
 cdef class FastPath:
     """The compiled decode of one MappedJsonDecoder: ``decode(data, ts_recv)`` gives exactly
     what the reference gives (events, DecodeError, state), running the reference itself for
