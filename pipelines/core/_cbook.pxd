@@ -30,3 +30,6 @@ cdef class Book:
     cpdef apply(self, delta)
     cdef object _mid(self)
     cdef bint _crossed(self) noexcept
+    # For compiled readers (rules, calculators; docs/internal/core-accel-interface.md): True when
+    # both sides have a level, with *bid and *ask the best prices (no boxing, no Python call).
+    cdef bint _best_prices(self, int64_t* bid, int64_t* ask) noexcept

@@ -515,6 +515,14 @@ cdef class Book:
         # An ask key is -price of a price other than INT64_MIN: negating it back cannot overflow.
         return bids.n and asks.n and bids._keys[bids.n - 1] > -asks._keys[asks.n - 1]
 
+    cdef bint _best_prices(self, int64_t* bid, int64_t* ask) noexcept:
+        cdef BookSideLevels bids = self.bids, asks = self.asks
+        if not bids.n or not asks.n:
+            return False
+        bid[0] = bids._keys[bids.n - 1]
+        ask[0] = -asks._keys[asks.n - 1]
+        return True
+
     def crossed(self):
         """True when the best bid is above the best ask."""
         return self._crossed()
