@@ -93,10 +93,12 @@ cdef class OlsKernel(RollingKernel):
             r2 = r2 if r2 < 1.0 else 1.0  # min(1.0, r2): 1.0 unless r2 is below it
         at = x_now if self._on_time else 0.0
         results = self.results
-        results[0] = slope
+        # One float object for results[0] and the return value, as the reference's `slope`.
+        cdef object py_slope = slope
+        results[0] = py_slope
         results[1] = mean_y + slope * (at - mean_x)
         results[2] = r2
-        return slope
+        return py_slope
 
     cdef int _drop_oldest(self) except -1:
         cdef double u = self._c0[self._head] - self._rx
