@@ -3,7 +3,7 @@ sortedcontainers and a heap.
 
 ``pipelines Book`` is the implementation the pipeline runs: the compiled twin (``_cbook``, C int64
 arrays) when it is built, else the pure-Python reference; the ``PyBook`` rows are always the
-pure-Python reference, timed in the same run (docs/decisions/0113).
+pure-Python reference, timed in the same run (docs/decisions/0115).
 
 The first tables replay the *real* book updates of the Binance and Kraken captures in
 ``shared/data/ws`` (decoded once with the mapped decoders, snapshots included; only the book is

@@ -1,4 +1,4 @@
-"""Compiled twin of :mod:`pipelines.core.book` (docs/decisions/0112, 0113).
+"""Compiled twin of :mod:`pipelines.core.book` (docs/decisions/0112, 0115).
 
 Same public API and the same results as the reference; the difference is storage. Each side keeps
 two C arrays of int64: the keys (``sign * price``, ascending, so the best level is the last one,

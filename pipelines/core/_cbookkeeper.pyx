@@ -1,4 +1,4 @@
-"""Compiled twin of :mod:`pipelines.core.bookkeeper` (docs/decisions/0112, 0113).
+"""Compiled twin of :mod:`pipelines.core.bookkeeper` (docs/decisions/0112, 0115).
 
 The same steps in the same order (health, crossed flag, book rules, snapshot, rule outputs), the
 same events. The book and the health are the compiled twins (``_cbook``, ``_chealth``), reached

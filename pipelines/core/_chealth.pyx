@@ -1,4 +1,4 @@
-"""Compiled twin of :mod:`pipelines.core.health` (docs/decisions/0112, 0113).
+"""Compiled twin of :mod:`pipelines.core.health` (docs/decisions/0112, 0115).
 
 The same state machine, the same ``Status`` events: the transition table and the decoder-status
 triggers are the reference module's own objects (imported, never copied). What is compiled is the

@@ -16,7 +16,7 @@ one is ignored (no such level exists).
 
 This module is the reference implementation. When the compiled twin ``_cbook`` is built (and
 ``TICKERPLANT_PURE_PYTHON`` is not set), ``Book`` and ``BookSideLevels`` are its classes: the same
-API and results, with levels in C arrays of int64 (docs/decisions/0113). Its ``keys`` and
+API and results, with levels in C arrays of int64 (docs/decisions/0115). Its ``keys`` and
 ``levels`` are live read-only views of the reference's list and dict. ``PyBook`` and
 ``PyBookSideLevels`` always name the reference classes.
 """

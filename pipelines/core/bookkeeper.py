@@ -17,7 +17,7 @@ changes.
 
 This module is the reference implementation. When the compiled twin ``_cbookkeeper`` is built,
 and the book and health twins are in use, ``BookKeeper`` is its class (the same steps and events;
-docs/decisions/0113). ``PyBookKeeper`` always names the reference class.
+docs/decisions/0115). ``PyBookKeeper`` always names the reference class.
 """
 
 from __future__ import annotations

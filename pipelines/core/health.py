@@ -18,7 +18,7 @@ A decoder's ``RESET`` status clears the book and waits for a snapshot (SYNCING).
 
 This module is the reference implementation. When the compiled twin ``_chealth`` is built (and
 ``TICKERPLANT_PURE_PYTHON`` is not set), ``BookHealth`` is its class: the same transitions and the
-same ``Status`` events, with C fields (docs/decisions/0113). ``PyBookHealth`` always names the
+same ``Status`` events, with C fields (docs/decisions/0115). ``PyBookHealth`` always names the
 reference class.
 """
 

@@ -1,4 +1,4 @@
-"""Compiled twin of the hot path of :mod:`pipelines.runtime.pipeline` (docs/decisions/0112, 0113).
+"""Compiled twin of the hot path of :mod:`pipelines.runtime.pipeline` (docs/decisions/0112, 0115).
 
 ``process`` is ``Pipeline.process`` (with ``_book_message`` and ``_trade``) written against the
 compiled BookKeeper, book and health: the same loop, the same calls in the same order, the same

@@ -5,7 +5,7 @@ pipeline from the same event loop (the spec applier) lands between two batches, 
 Only symbols this worker owns get state; the others are remembered as ``None`` and skipped.
 
 The hot loop (``process`` with ``_book_message`` and ``_trade``) has a compiled twin,
-``_cpipeline`` (docs/decisions/0113), used with the compiled book, health and keeper when they
+``_cpipeline`` (docs/decisions/0115), used with the compiled book, health and keeper when they
 are built and ``TICKERPLANT_PURE_PYTHON`` is not set; ``Pipeline(..., compiled=False)`` runs the
 reference code and classes in any case (tests compare the two).
 """
