@@ -26,7 +26,7 @@ from ingest.capture.ws_capture import read_ws_capture
 from ingest.protocols.base import DecodeError
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from pipelines.core.book import Book
-from pipelines.core.rules import RuleSet, bands, book_checks, engine
+from pipelines.core.rules import Rule, RuleParams, RuleSet, bands, book_checks, engine
 from pipelines.events import BookDelta, BookSnapshot, Trade
 from pipelines.spec import RuleSpec
 
@@ -346,3 +346,45 @@ def test_the_compiled_engine_equals_the_reference_on_the_real_captures(
     script[middle:middle] = [("gap", 0, 0), ("reload", RELOADED), ("gap", 1, 1)]
     assert sum(op[0] == "book" for op in script) > 1_000
     compare(script)
+
+
+class Widest(Rule):
+    """A rule of someone else's: only ``check_book`` (no kernel, no ``check_top``)."""
+
+    kind = "widest"
+    inputs = frozenset({"book"})
+
+    def check_book(self, book: Any) -> str | None:
+        bid, ask = book.best_bid_price(), book.best_ask_price()
+        return (
+            f"spread {ask - bid}" if bid is not None and ask is not None and ask - bid > 5 else None
+        )
+
+
+class Entry:
+    """What BoundRule reads of a RuleEntry."""
+
+    def __init__(self, stats: Any) -> None:
+        self.name = "widest"
+        self.spec = RuleSpec(kind="crossed_book", action="alert")
+        self.stats = stats
+
+
+@pytest.mark.parametrize("implementation", ["reference", "compiled"])
+def test_a_rule_with_only_check_book_runs_in_either_engine(implementation: str) -> None:
+    if implementation == "compiled":
+        twin = compiled("_cengine")
+        symbol_rules, bound_rule, stats = twin.SymbolRules, twin.BoundRule, twin.RuleStats()
+    else:
+        symbol_rules, bound_rule = engine.PySymbolRules, engine.PyBoundRule
+        stats = engine.PyRuleStats()
+    rules = symbol_rules("s", "X")
+    rule = Widest(RuleParams())
+    rules.bound["widest"] = bound_rule(Entry(stats), rule)
+    rules.wire()
+    out: list[Any] = []
+    for seq, (bid, ask) in enumerate([(100, 103), (100, 110), (100, 111), (100, 104)], 1):
+        assert rules.on_book(PublicBook(bid, ask, 2), seq, seq)
+        rules.flush(out.append)
+    assert [(e.seq, e.message) for e in out] == [(2, "spread 10"), (4, "cleared")]
+    assert (stats.evaluations, stats.hits) == (4, 2)
