@@ -28,7 +28,7 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport free, realloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
 
 import sys
@@ -383,6 +383,8 @@ cdef class Tape:
         cdef Node* key
         if base >= 0:
             return base
+        if count <= 3:
+            return -1  # a short chain walk costs less than laying it out
         base = self.memo_used
         if base + count > MAX_MEMO:
             return -1
@@ -1883,6 +1885,10 @@ cdef class _Route:
     cdef bytes split
     cdef Py_ssize_t part
     cdef list keys
+    cdef uint64_t* k8s    # each key's first 8 bytes
+
+    def __dealloc__(self):
+        free(self.k8s)
     cdef list targets     # message names
     cdef list handlers    # what each target runs: see FastPath._target
 
@@ -1923,6 +1929,11 @@ cdef class FastPath:
             route.split = rule.split.encode("utf-8")
             route.part = rule.part
             route.keys = [key.encode("utf-8") for key in rule.values]
+            route.k8s = <uint64_t*>malloc((len(route.keys) + 1) * sizeof(uint64_t))
+            if route.k8s == NULL:
+                raise MemoryError()
+            for k, key in enumerate(route.keys):
+                route.k8s[k] = _k8(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
             route.targets = list(rule.values.values())
             self.routes.append(route)
         self.default_name = mapping.routing.default
@@ -1967,6 +1978,7 @@ cdef class FastPath:
         cdef const unsigned char* s = t.s
         cdef const char* sep
         cdef bytes key
+        cdef uint64_t k8
         for route in self.routes:
             found = route.path.resolve(t, frame)
             if found < 0:
@@ -1985,11 +1997,11 @@ cdef class FastPath:
                 if index < 0 or not _part(s, &start, &end, sep, slen, index):
                     continue
             klen = end - start
+            k8 = _k8(<const char*>(s + start), klen)
             for k in range(len(route.keys)):
                 key = route.keys[k]
-                if (PyBytes_GET_SIZE(key) == klen
-                        and (klen == 0 or PyBytes_AS_STRING(key)[0] == <char>s[start])
-                        and memcmp(PyBytes_AS_STRING(key), s + start, klen) == 0):
+                if (route.k8s[k] == k8 and PyBytes_GET_SIZE(key) == klen
+                        and (klen <= 8 or memcmp(PyBytes_AS_STRING(key), s + start, klen) == 0)):
                     return route.handlers[k]
         return self.default_handler
 
