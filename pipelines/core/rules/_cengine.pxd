@@ -41,6 +41,11 @@ cdef class SymbolRules:
     cdef public list pending
 
     cdef int _outcome(self, BoundRule bound, object message, object seq, object ts) except -1
+    # The per-event entry points, callable in C by a compiled caller that cimports this type
+    # (docs/internal/core-accel-interface.md); from Python they are the usual methods.
+    cpdef bint on_book(self, object book, object seq, object ts) except -1
+    cpdef bint on_trade(self, object trade) except -1
+    cpdef flush(self, object out)
 
 
 # Python ints in C: the compiled kernels use int64 only where the reference's exact int

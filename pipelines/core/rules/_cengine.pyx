@@ -164,7 +164,7 @@ cdef class SymbolRules:
         )
 
     # -- inputs (the pipeline calls these only when the list is non-empty) ----------------------
-    def on_book(self, book, seq, ts):
+    cpdef bint on_book(self, object book, object seq, object ts) except -1:
         """Book rules after a venue message; False: do not publish this book. Call
         :meth:`flush` after publishing (or not) the book."""
         cdef bint publish = True
@@ -184,7 +184,7 @@ cdef class SymbolRules:
                 publish = False
         return publish and not self.halted
 
-    def on_trade(self, trade):
+    cpdef bint on_trade(self, object trade) except -1:
         """Trade rules; False: drop the trade (a trade rule that halts stops the book, not the
         trades). Call :meth:`flush` after publishing (or not) the trade."""
         cdef bint publish = True
@@ -217,7 +217,7 @@ cdef class SymbolRules:
             self._outcome(bound, bound.rule.check_gap(ts), seq, ts)
         self.flush(out)
 
-    def flush(self, out):
+    cpdef flush(self, object out):
         """Publish what the last evaluation emitted (after the event it is about)."""
         if self.pending:
             for event in self.pending:
