@@ -14,6 +14,7 @@ from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
 cdef extern from "Python.h":
     bint PyType_IsSubtype(PyTypeObject* a, PyTypeObject* b)
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.stdlib cimport calloc, free
 from libc.time cimport timespec
 
 cimport cython
@@ -117,37 +118,67 @@ cdef inline void _set_mid(object state, object mid):
 @cython.final
 cdef class StageMeter:
     """Events in/out and batch latencies of one stage, kept as plain ints and added to the
-    Prometheus children in bulk by :meth:`flush` (the reference: pipeline.StageMeter)."""
+    Prometheus children in bulk by :meth:`flush` (the reference: pipeline.StageMeter). The bucket
+    bounds and counts are C arrays here; ``bounds`` and ``counts`` read as the reference's lists."""
 
     cdef public object _in, _out, _latency
     cdef public long long events_in, events_out
-    cdef public list bounds, counts
     cdef public double sum
+    cdef double* _bounds
+    cdef long long* _counts
+    cdef Py_ssize_t _buckets
+
+    def __cinit__(self, *args, **kwargs):
+        self._bounds = NULL
+        self._counts = NULL
+        self._buckets = 0
+
+    def __dealloc__(self):
+        free(self._bounds)
+        free(self._counts)
 
     def __init__(self, events_in, events_out, latency):
         self._in, self._out, self._latency = events_in, events_out, latency
         self.events_in = self.events_out = 0
         bounds = getattr(latency, "_upper_bounds", None)
         bulk = bounds is not None and hasattr(latency, "_buckets") and hasattr(latency, "_sum")
-        self.bounds = list(bounds) if bounds is not None and bulk else []
-        self.counts = [0] * len(self.bounds)
+        cdef list kept = list(bounds) if bounds is not None and bulk else []
+        cdef Py_ssize_t i, count = len(kept)
+        free(self._bounds)
+        free(self._counts)
+        self._bounds = <double*>calloc(count or 1, sizeof(double))
+        self._counts = <long long*>calloc(count or 1, sizeof(long long))
+        if self._bounds == NULL or self._counts == NULL:
+            raise MemoryError()
+        for i in range(count):
+            self._bounds[i] = kept[i]
+        self._buckets = count
         self.sum = 0.0
 
+    @property
+    def bounds(self):
+        return [self._bounds[i] for i in range(self._buckets)]
+
+    @property
+    def counts(self):
+        return [self._counts[i] for i in range(self._buckets)]
+
     cdef int _batch(self, Py_ssize_t events_in, Py_ssize_t events_out, double seconds) except -1:
-        cdef list bounds = self.bounds
         cdef Py_ssize_t lo, hi, mid
         self.events_in += events_in
         self.events_out += events_out
-        if bounds:
-            # bisect_left over the float bounds (the bucket ``observe`` picks; +Inf is last).
-            lo, hi = 0, len(bounds)
+        if self._buckets:
+            # bisect_left over the bounds (the bucket ``observe`` picks; +Inf is last).
+            lo, hi = 0, self._buckets
             while lo < hi:
                 mid = (lo + hi) >> 1
-                if <double>bounds[mid] < seconds:
+                if self._bounds[mid] < seconds:
                     lo = mid + 1
                 else:
                     hi = mid
-            self.counts[lo] += 1
+            if lo == self._buckets:
+                raise IndexError("list index out of range")  # as the reference's counts[lo]
+            self._counts[lo] += 1
             self.sum += seconds
         else:
             self._latency.observe(seconds)
@@ -157,19 +188,24 @@ cdef class StageMeter:
         self._batch(events_in, events_out, seconds)
 
     def flush(self):
+        cdef Py_ssize_t index
+        cdef bint any_count = False
         if self.events_in:
             self._in.inc(self.events_in)
             self.events_in = 0
         if self.events_out and self._out is not None:
             self._out.inc(self.events_out)
             self.events_out = 0
-        counts = self.counts
-        if any(counts):
+        for index in range(self._buckets):
+            if self._counts[index]:
+                any_count = True
+                break
+        if any_count:
             buckets = self._latency._buckets
-            for index, count in enumerate(counts):
-                if count:
-                    buckets[index].inc(count)
-                    counts[index] = 0
+            for index in range(self._buckets):
+                if self._counts[index]:
+                    buckets[index].inc(self._counts[index])
+                    self._counts[index] = 0
             self._latency._sum.inc(self.sum)
             self.sum = 0.0
 
@@ -257,7 +293,8 @@ def process(pipeline, list batch):
             append(event)
     cdef Py_ssize_t count = len(batch)
     attrs["events_in"] = _attr(pipeline, attrs, "events_in") + count
-    attrs["filtered"] = _attr(pipeline, attrs, "filtered") + filtered
+    if filtered:  # adding 0 would store the same value
+        attrs["filtered"] = _attr(pipeline, attrs, "filtered") + filtered
     cdef double now = _now()
     (<StageMeter?>_attr(pipeline, attrs, "core_meter"))._batch(count, len(out) + unbuilt, now - started)
     if out and sinks:
