@@ -249,7 +249,8 @@ def process(pipeline, list batch):
     last_symbol = None
     state = None
     cdef BookKeeper keeper = None
-    cdef object symbols
+    cdef object symbols = None
+    symbols_stream = None
     for event in batch:
         kind = type(event)
         if _is_event(event):
@@ -258,10 +259,15 @@ def process(pipeline, list batch):
         else:
             stream, symbol = event.stream, event.symbol
         if symbol is not last_symbol or stream is not last_stream:
-            symbols = states.get(stream)
+            # The stream's symbols dict is kept while the stream stays (a venue's messages
+            # alternate symbols, not streams); _admit may create it, so it is looked up again then.
+            if stream is not symbols_stream:
+                symbols = states.get(stream)
+                symbols_stream = stream if symbols is not None else None
             state = _MISSING if symbols is None else (<dict?>symbols).get(symbol, _MISSING)
             if state is _MISSING:
                 state = pipeline._admit(event)
+                symbols_stream = None
             last_stream, last_symbol = stream, symbol
             keeper = None
         if state is None:
@@ -313,8 +319,10 @@ cdef Py_ssize_t _book_message(
 ) except -1:
     """At the end of a venue message the book is consistent: publish it and its mid.
     Returns how many outputs were counted without being built (``build`` false)."""
-    seq = _event_field(event, _SEQ, "seq")
-    ts = _event_field(event, _TS_RECV, "ts_recv")
+    # ``event`` is a BookDelta, an Order or a BookSnapshot (process dispatched on its exact
+    # type): its fields are at the _EventBase offsets.
+    seq = field(event, _SEQ, "seq")
+    ts = field(event, _TS_RECV, "ts_recv")
     cdef bint published = keeper._publish(seq, ts, append, build)
     cdef Py_ssize_t unbuilt = 0 if build or not published else 1
     cdef bint slots = type(state) is _SymbolState
@@ -324,8 +332,8 @@ cdef Py_ssize_t _book_message(
         return unbuilt
     _set_mid(state, mid)
     values = field(state, _S_VALUES, "values") if slots else state.values
-    stream = _event_field(event, _STREAM, "stream")
-    symbol = _event_field(event, _SYMBOL, "symbol")
+    stream = field(event, _STREAM, "stream")
+    symbol = field(event, _SYMBOL, "symbol")
     if build:
         append(
             Metric(
