@@ -6,6 +6,9 @@ cdef class _Clock:
     cdef long long day_seconds
 
     cdef object parse(self, object text)
+    cdef object _compact(self, str string, Py_ssize_t n)
+    cdef object _at(self, long long date, long long h, long long m, long long s,
+                    long long fraction)
 
 
 cdef class Normalizer:
@@ -31,6 +34,7 @@ cdef class Normalizer:
     cdef object _time(self, dict fields, object date_hint)
     cdef list _snapshot(self, object message, object ts_recv)
     cdef list _incremental(self, object message, object ts_recv)
+    cdef list _instrument(self, object message, object ts_recv)
     cdef object _other(
         self,
         dict entry,

@@ -27,9 +27,14 @@ cdef extern from "Python.h":
 from ingest.protocols.base import DecodeError, Sequencer
 from ingest.protocols.fix import decimals as _decimals
 from ingest.protocols.fix import timestamps as _timestamps
-from ingest.protocols.fix.tables import BOOK_ACTIONS, SIZE_STATISTICS, STATISTIC_NAMES
+from ingest.protocols.fix.tables import (
+    BOOK_ACTIONS,
+    INSTRUMENT_TAGS,
+    SIZE_STATISTICS,
+    STATISTIC_NAMES,
+)
 from ingest.protocols.fix.venues import DEFAULT_SYMBOL_TAGS, SYMBOL_TAGS_BY_EXCHANGE
-from pipelines.events import BookDelta, BookSnapshot, Statistic, Trade
+from pipelines.events import BookDelta, BookSnapshot, Instrument, Statistic, Trade
 
 # Field keys, interned: the compiled parser's keys are the same objects, so dict lookups
 # match on identity instead of comparing strings (Cython does not intern "270" itself).
@@ -51,6 +56,15 @@ cdef str _K1003 = intern("1003")
 cdef str _K1023 = intern("1023")
 cdef str _K2446 = intern("2446")
 cdef str _K5797 = intern("5797")
+cdef str _K107 = intern("107")
+cdef str _K562 = intern("562")
+cdef str _K969 = intern("969")
+# SecurityDefinition tags holding prices (the reference's _DEFINITION_PRICE_TAGS, in its order)
+# and the venue_ids tags (tables.INSTRUMENT_TAGS), as interned keys.
+cdef tuple _DEFINITION_PRICE_TAGS
+cdef tuple _INSTRUMENT_TAGS = tuple(
+    (key, intern(tag)) for key, tag in INSTRUMENT_TAGS.items()
+)
 cdef object _scale_py = _decimals.scale
 cdef object _parse_fix_time_py = _timestamps.parse_fix_time
 cdef object _day_seconds_py = _timestamps._day_seconds
@@ -137,10 +151,12 @@ cdef class _Clock:
             return None
         string = <str> text
         n = PyUnicode_GET_LENGTH(string)
-        if n < 17 or n > 27 or not PyUnicode_IS_ASCII(string):
+        if n < 14 or n > 27 or not PyUnicode_IS_ASCII(string):
             return None
         d = <const unsigned char *> PyUnicode_1BYTE_DATA(string)
-        if d[8] != 45 or d[11] != 58 or d[14] != 58:  # "-", ":", ":"
+        if d[8] != 45:
+            return self._compact(string, n)
+        if n < 17 or d[11] != 58 or d[14] != 58:  # "-", ":", ":"
             return None
         if not (_digits(string, 0, 8, &date) and _digits(string, 9, 11, &h)
                 and _digits(string, 12, 14, &m) and _digits(string, 15, 17, &s)):
@@ -151,6 +167,24 @@ cdef class _Clock:
             fraction *= _POW10[9 - (n - 18)]
         if h > 23 or m > 59 or s > 60:
             return None
+        return self._at(date, h, m, s, fraction)
+
+    cdef object _compact(self, str string, Py_ssize_t n):
+        """CME's ``YYYYMMDDHHMMSS`` + up to nine fraction digits (all ASCII digits)."""
+        cdef long long date, h, m, s, fraction = 0
+        if n > 23:
+            return None  # more than nine fraction digits: the reference raises
+        if not (_digits(string, 0, 8, &date) and _digits(string, 8, 10, &h)
+                and _digits(string, 10, 12, &m) and _digits(string, 12, 14, &s)
+                and _digits(string, 14, n, &fraction)):
+            return None
+        fraction *= _POW10[9 - (n - 14)]
+        if h > 23 or m > 59 or s > 60:
+            return None
+        return self._at(date, h, m, s, fraction)
+
+    cdef object _at(self, long long date, long long h, long long m, long long s,
+                    long long fraction):
         if date != self.day_key:
             # The reference's cached calendar arithmetic; an impossible date makes it raise,
             # and the reference then raises the DecodeError.
@@ -160,6 +194,9 @@ cdef class _Clock:
                 return None
             self.day_seconds = seconds
             self.day_key = date
+        if self.day_seconds < 0 or self.day_seconds > 7_000_000_000:
+            # Before 1970 or after ~2191 the nanoseconds may not fit 64 bits: Python ints.
+            return None
         return (self.day_seconds + h * 3600 + m * 60 + s) * 1_000_000_000 + fraction
 
 
@@ -182,6 +219,8 @@ cdef class Normalizer:
         self.sides = module._SIDES
         self.clock = _Clock()
         self.reference_time = module.FixNormalizer._time
+        global _DEFINITION_PRICE_TAGS
+        _DEFINITION_PRICE_TAGS = tuple(intern(tag) for tag in module._DEFINITION_PRICE_TAGS)
         self.reference_other = reference._other
 
     def normalize(self, message: object, ts_recv: object) -> object:
@@ -190,6 +229,8 @@ cdef class Normalizer:
             return self._incremental(message, ts_recv)
         if msg_type == "W":
             return self._snapshot(message, ts_recv)
+        if msg_type == "d":
+            return self._instrument(message, ts_recv)
         return self.reference.normalize_python(message, ts_recv)
 
     # -- helpers (the reference's, in the same order of dict reads and writes) -------------
@@ -434,6 +475,59 @@ cdef class Normalizer:
             )
         # The empty book (J) and the rest: the reference's code (rare).
         return self.reference_other(entry, symbol, venue_seq, ts, ts_recv, price_dec, size_dec)
+
+    # -- d ----------------------------------------------------------------------------------
+    cdef list _instrument(self, object message, object ts_recv):
+        """The reference's _instrument, same reads and writes in the same order."""
+        cdef dict fields = message.fields
+        cdef long price_dec, size_dec, places
+        symbol = ""
+        symbol_tag = ""
+        for tag in self._symbol_tags(fields):
+            value = fields.get(tag)
+            if value and isinstance(value, str):
+                symbol, symbol_tag = value, tag
+                break
+        if self.fixed_decimals >= 0:
+            price_dec = self.fixed_decimals
+        else:
+            price_dec = 0
+            for tag in _DEFINITION_PRICE_TAGS:
+                value = fields.get(tag)
+                if isinstance(value, str):
+                    places = _decimals_of(value)
+                    if places > price_dec:
+                        price_dec = places
+        tick_text = fields.get(_K969)
+        tick = _scale(tick_text, price_dec, "969") if isinstance(tick_text, str) else 1
+        min_qty = fields.get(_K562)
+        size_dec = _decimals_of(min_qty) if isinstance(min_qty, str) else 0
+        venue_ids = {}
+        for key, tag in _INSTRUMENT_TAGS:
+            if tag != symbol_tag:
+                value = fields.get(tag)
+                if isinstance(value, str) and value:
+                    venue_ids[key] = value
+        self.price_decimals[symbol] = max(price_dec, self.price_decimals.get(symbol, 0))
+        self.size_decimals[symbol] = max(size_dec, self.size_decimals.get(symbol, 0))
+        security_id = fields.get(_K48)
+        if isinstance(security_id, str) and security_id:
+            self.security_ids[security_id] = symbol
+        return [
+            Instrument(
+                stream=self.stream,
+                symbol=symbol,
+                seq=self._next(),
+                venue_seq=_venue_seq(fields, _msg_seq_num(fields)),
+                ts_exchange=self._time(fields, ""),
+                ts_recv=ts_recv,
+                tick_size=tick,
+                price_decimals=price_dec,
+                size_decimals=size_dec,
+                venue_ids=venue_ids,
+                description=fields.get(_K107, "") if symbol_tag != "107" else "",
+            )
+        ]
 
 
 cdef long _decimals_of(object text) except? -1:
