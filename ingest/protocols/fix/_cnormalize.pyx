@@ -2,17 +2,18 @@
 """Compiled twin of :mod:`ingest.protocols.fix.normalize` (docs/decisions/0112, 0114).
 
 :class:`Normalizer` runs ``FixNormalizer.normalize`` for W and X messages — the market-data hot
-path — with the reference's state (the same ``price_decimals``, ``size_decimals`` and
-``security_ids`` dicts, the same sequencer), in the reference's order of reads and writes, so a
-DecodeError half-way leaves the same state on both paths. d and f messages (reference data and
-status, a few per instrument) call the reference's own methods.
+path — and d (security definitions, thousands at start-up) with the reference's state (the same
+``price_decimals``, ``size_decimals`` and ``security_ids`` dicts, the same sequencer), in the
+reference's order of reads and writes, so a DecodeError half-way leaves the same state on both
+paths. f messages (status, rare) and other types call the reference's own method.
 
 What is compiled, and why it stays exact:
 - prices and sizes: ``scale`` in C for plain ASCII decimals (``4517.75``) that fit 18 digits;
   anything else (signs, spaces, underscores, too many digits, errors) calls the reference
   ``decimals.scale``;
-- times: UTCTimestamp ``YYYYMMDD-HH:MM:SS[.f…]`` of ASCII digits in C (the day from the
-  reference's cached ``_day_seconds``); any other form calls the reference ``_time``;
+- times: UTCTimestamp ``YYYYMMDD-HH:MM:SS[.f…]`` and CME's compact ``YYYYMMDDHHMMSS[f…]`` of
+  ASCII digits in C, for days from 1970 to ~2191 (the day from the reference's cached
+  ``_day_seconds``; outside, 64 bits may overflow); any other form calls the reference ``_time``;
 - integers (83, 1023, 34): ASCII digits in C; anything else is the reference's expression;
 - events are built by the same msgspec constructors with keyword arguments.
 """

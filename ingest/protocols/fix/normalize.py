@@ -12,8 +12,8 @@ symbol, entries that carry that SecurityID get it (incremental feeds often name 
 SecurityID only).
 
 This module is the reference implementation. A compiled twin (``_cnormalize.pyx``, docs/decisions
-0112 and 0114) runs W and X messages instead when it is built and ``TICKERPLANT_PURE_PYTHON`` is
-not set, on this normalizer's own state; d and f messages always run here.
+0112 and 0114) runs W, X and d messages instead when it is built and ``TICKERPLANT_PURE_PYTHON``
+is not set, on this normalizer's own state; f messages always run here.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ _SIDES = {"1": "buy", "2": "sell"}
 class FixNormalizer:
     """Turns :class:`FixMessage` objects of one stream into events, ``seq`` from ``sequencer``.
 
-    ``compiled``: None (default) normalizes W and X with the compiled twin when it is loaded;
+    ``compiled``: None (default) normalizes W, X and d with the compiled twin when it is loaded;
     False always runs the pure-Python reference; True requires the twin (ValueError when it is
     not built or ``TICKERPLANT_PURE_PYTHON`` is set). Options are fixed once it is made.
     """
@@ -106,7 +106,7 @@ class FixNormalizer:
 
     @property
     def compiled(self) -> bool:
-        """Whether :meth:`normalize` runs the compiled twin (for W and X)."""
+        """Whether :meth:`normalize` runs the compiled twin (for W, X and d)."""
         return self._fast is not None
 
     def normalize(self, message: FixMessage, ts_recv: int) -> list[Event]:
