@@ -4,8 +4,10 @@
 from libc.math cimport expm1
 from libc.stdint cimport int64_t
 
+from pipelines.core.calculators._ckernel cimport SeriesKernel
 
-cdef class EmaKernel:
+
+cdef class EmaKernel(SeriesKernel):
     cdef public double alpha
     cdef double _value
     cdef bint _seeded
@@ -18,7 +20,7 @@ cdef class EmaKernel:
         """The current average (None before the first value)."""
         return self._value if self._seeded else None
 
-    def update(self, double value, int64_t ts=0):
+    cdef object _update(self, double value, int64_t ts):
         # Seeded with the first value, so the average starts where the series starts.
         if self._seeded:
             self._value = self._value + self.alpha * (value - self._value)
@@ -28,7 +30,7 @@ cdef class EmaKernel:
         return self._value
 
 
-cdef class EmaTimeKernel:
+cdef class EmaTimeKernel(SeriesKernel):
     cdef public double rate  # per ns
     cdef public int64_t last_ts
     cdef double _value
@@ -42,7 +44,7 @@ cdef class EmaTimeKernel:
         """The current average (None before the first value)."""
         return self._value if self._seeded else None
 
-    def update(self, double value, int64_t ts=0):
+    cdef object _update(self, double value, int64_t ts):
         if not self._seeded:
             self._value = value
             self._seeded = True

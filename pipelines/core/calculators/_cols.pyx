@@ -38,7 +38,7 @@ cdef class OlsKernel(RollingKernel):
         self._held_x = value
         self._held = True
 
-    def update(self, double value, int64_t ts=0):
+    cdef object _update(self, double value, int64_t ts):
         cdef double x
         if self._on_time:
             if not self._n and not self._t0:

@@ -15,7 +15,7 @@ cdef class SmaKernel(RollingKernel):
     def __cinit__(self):
         self._ncols = 1  # the values
 
-    def update(self, double value, int64_t ts=0):
+    cdef object _update(self, double value, int64_t ts):
         if not self._n:
             self._ref = value  # the first value is the reference: sums of small deviations
         self._push(ts, value, 0.0, 0.0)

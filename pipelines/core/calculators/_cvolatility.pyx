@@ -25,7 +25,7 @@ cdef class RealizedVolKernel(RollingKernel):
         self.annualize = annualize
         self.year_seconds = year_seconds
 
-    def update(self, double value, int64_t ts=0):
+    cdef object _update(self, double value, int64_t ts):
         cdef double prev = self._prev
         if value <= 0.0:
             return None  # no log return of a non-positive price

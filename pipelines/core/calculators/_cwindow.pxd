@@ -2,6 +2,8 @@
 # rolling kernels through cimport. See window.py for the semantics this must reproduce exactly.
 from libc.stdint cimport int64_t
 
+from pipelines.core.calculators._ckernel cimport SeriesKernel
+
 # CPython's math.fsum, step by step (correctly rounded, so equal to math.fsum to the last bit).
 # At most ~41 non-overlapping partials exist for doubles; 64 leaves room.
 cdef struct Fsum:
@@ -20,7 +22,7 @@ cdef int square_overflow(double *values, Py_ssize_t k) except -1
 cdef double py_log(double x) except? -1.0
 
 
-cdef class RollingKernel:
+cdef class RollingKernel(SeriesKernel):
     # Columns in one ring (capacity a power of two): times, and up to three double columns.
     cdef int64_t *_t
     cdef double *_c0

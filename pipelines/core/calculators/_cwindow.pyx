@@ -227,7 +227,7 @@ cdef class _Doubles:
         free(self.data)
 
 
-cdef class RollingKernel:
+cdef class RollingKernel(SeriesKernel):
     """The reference's deque of times, eviction and recompute schedule, over a C ring."""
 
     def __cinit__(self, *args, **kwargs):

@@ -24,7 +24,7 @@ cdef class ZScoreKernel(RollingKernel):
     def __cinit__(self):
         self._ncols = 1  # the values
 
-    def update(self, double value, int64_t ts=0):
+    cdef object _update(self, double value, int64_t ts):
         cdef Py_ssize_t n = self._n
         if not n:
             self._ref = value
