@@ -194,6 +194,7 @@ cdef class Tape:
     cdef int memo_start[MAX_MEMO]
     cdef int memo_value[MAX_MEMO]
     cdef const unsigned char* s
+    cdef Py_ssize_t length
     cdef object data
 
     def __dealloc__(self):
@@ -233,6 +234,7 @@ cdef class Tape:
             return 0
         self.data = data
         self.s = s
+        self.length = length
         self.memo_used = 0
         nodes = self.nodes
         while s[pos] <= 32 and _WS[s[pos]]:
@@ -242,10 +244,10 @@ cdef class Tape:
             c = s[pos]
             node = &nodes[n]
             node.start = <int>pos
-            node.count = 0
             if c == 123 or c == 91:  # { [
                 if depth == MAX_DEPTH:
                     return 0
+                node.count = 0
                 node.kind = K_OBJ if c == 123 else K_ARR
                 node.memo = -1
                 if depth and nodes[stack[depth - 1]].kind == K_ARR:
@@ -392,7 +394,7 @@ cdef class Tape:
             key = &self.nodes[m]
             self.memo_len[k] = key.end - key.start
             self.memo_start[k] = key.start
-            self.memo_k8[k] = _k8(<const char*>(self.s + key.start), key.end - key.start)
+            self.memo_k8[k] = _tape_k8(self, key.start, key.end - key.start)
             self.memo_value[k] = m + 1
             m = self.nodes[m + 1].next
         self.memo_used = base + count
@@ -433,6 +435,20 @@ cdef class Tape:
 
 
 # -- values on the tape -------------------------------------------------------------------------
+cdef uint64_t _MASKS[9]
+for _i in range(9):
+    _MASKS[_i] = (1 << (8 * _i)) - 1 if _i < 8 else 0xFFFFFFFFFFFFFFFF
+
+
+cdef inline uint64_t _tape_k8(Tape t, int start, int length) noexcept:
+    # _k8 of text in the frame: one 8-byte load when 8 bytes remain in the data.
+    cdef uint64_t value
+    if _LITTLE_ENDIAN and start + 8 <= t.length:
+        memcpy(&value, t.s + start, 8)
+        return value & _MASKS[length if length < 8 else 8]
+    return _k8(<const char*>(t.s + start), length)
+
+
 cdef inline uint64_t _k8(const char* p, Py_ssize_t length) noexcept:
     # The first (up to) 8 bytes of a key, packed: equal keys give equal values.
     cdef uint64_t value = 0
@@ -1127,7 +1143,7 @@ cdef class _SymbolCache:
         cdef _Sym item
         if node.kind != K_STR and node.kind != K_INT:
             raise _Bail()  # compile_symbol raises bad_symbol on anything else
-        cdef uint64_t k8 = _k8(start, length)
+        cdef uint64_t k8 = _tape_k8(t, node.start, <int>length)
         # Entries here were all made from tape text, so they are ASCII and their data is the
         # bytes compared.
         for item in self.items:
@@ -1997,7 +2013,7 @@ cdef class FastPath:
                 if index < 0 or not _part(s, &start, &end, sep, slen, index):
                     continue
             klen = end - start
-            k8 = _k8(<const char*>(s + start), klen)
+            k8 = _tape_k8(t, start, <int>klen)
             for k in range(len(route.keys)):
                 key = route.keys[k]
                 if (route.k8s[k] == k8 and PyBytes_GET_SIZE(key) == klen
