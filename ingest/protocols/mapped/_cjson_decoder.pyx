@@ -1098,6 +1098,33 @@ def _check_makers():
 _check_makers()
 
 
+# -- integers ----------------------------------------------------------------------------------
+@cython.final
+cdef class _Ints:
+    """Recently made int objects by value (direct-mapped, 1,024 slots): the compiled form of the
+    reference's ScaleCache, which memoizes decimal strings to int objects because feeds repeat
+    the same prices and sizes constantly. Equal values, so events are unchanged; bounded."""
+
+    cdef int64_t values[1024]
+    cdef PyObject* objects[1024]
+
+    def __dealloc__(self):
+        for k in range(1024):
+            Py_XDECREF(self.objects[k])
+
+    cdef inline object get(self, int64_t value):
+        cdef unsigned int slot = <unsigned int>((<uint64_t>value * 0x9E3779B97F4A7C15ULL) >> 54)
+        cdef PyObject* found = self.objects[slot]
+        if found != NULL and self.values[slot] == value:
+            return <object>found
+        made = PyLong_FromLongLong(value)
+        Py_INCREF(made)
+        Py_XDECREF(found)
+        self.objects[slot] = <PyObject*>made
+        self.values[slot] = value
+        return made
+
+
 # -- per-symbol state ---------------------------------------------------------------------------
 @cython.final
 cdef class _Sym:
@@ -1180,6 +1207,7 @@ cdef class _Handler:
     cdef CInt vseq
     cdef _SymbolCache symbols
     cdef _Slots slots
+    cdef _Ints ints
     cdef bint scaled
 
     def __init__(self, ctx, spec):
@@ -1198,6 +1226,7 @@ cdef class _Handler:
         self.ts = CTime(spec.ts_exchange)
         self.vseq = CInt(spec.venue_seq, "venue_seq")
         self.symbols = _SymbolCache()
+        self.ints = _Ints()
 
     cdef _Sym sym_of(self, Tape t, int body):
         cdef _Sym sym
@@ -1310,8 +1339,8 @@ cdef class _Quote(_Handler):
         out.append(
             _quote(
                 self.stream, sym.symbol, seq_obj, venue_seq, ts, ts_recv,
-                PyLong_FromLongLong(bid_price), PyLong_FromLongLong(bid_qty),
-                PyLong_FromLongLong(ask_price), PyLong_FromLongLong(ask_qty), pd, sd,
+                self.ints.get(bid_price), self.ints.get(bid_qty),
+                self.ints.get(ask_price), self.ints.get(ask_qty), pd, sd,
             )
         )
         return 1
@@ -1745,8 +1774,8 @@ cdef class _Book(_Handler):
             pending = []
         for k in range(n):
             r = &self.raw[k]
-            price = PyLong_FromLongLong(r.price_v)
-            size = PyLong_FromLongLong(r.size_v)
+            price = self.ints.get(r.price_v)
+            size = self.ints.get(r.size_v)
             side = _BID if r.side == 0 else _ASK
             if ids and r.extra >= 0:
                 level_id = self.raw_ids[r.extra]
