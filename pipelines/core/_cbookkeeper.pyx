@@ -12,9 +12,10 @@ cimport cython
 from pipelines.core._cbook cimport Book
 from pipelines.core._cfields cimport field, field_offset, tp_descr_value
 from pipelines.core._chealth cimport BookHealth
+from pipelines.core.rules._cengine cimport SymbolRules as CompiledRules
 
 from pipelines.core.l3 import L3Book
-from pipelines.core.rules.engine import SymbolRules
+from pipelines.core.rules.engine import PySymbolRules
 from pipelines.events import BookDelta
 
 __all__ = ["BookKeeper"]
@@ -23,24 +24,23 @@ cdef object _BookDelta = BookDelta
 cdef Py_ssize_t _BATCH_END = field_offset(BookDelta, "batch_end")
 cdef str RESYNC = "RESYNC"
 
-# The rules of a symbol are a SymbolRules: engine.py's reference (a __slots__ class) or its
-# compiled twin (a cdef class), whichever the engine exports. Neither has an instance __dict__, so
-# ``rules.book``, ``rules.halted`` and ``rules.pending`` are their class's data descriptors: read
-# through the descriptor directly (no per-read type lookup). ``on_book`` and ``flush`` are called
-# as the class's functions (no per-call method lookup), and ``flush`` -- which does nothing while
-# ``pending`` is empty, the usual case, in both implementations -- only when something is pending.
-# Any other class gets the plain documented calls.
+# The rules of a symbol are a SymbolRules: the compiled engine's, reached in C through its
+# _cengine.pxd (in _publish), or engine.py's reference (a __slots__ class, no instance __dict__):
+# its ``book``, ``halted`` and ``pending`` are read through the class's data descriptors (no
+# per-read type lookup), ``on_book`` and ``flush`` called as the class's functions, and ``flush``
+# -- which does nothing while ``pending`` is empty, the usual case, in both implementations --
+# only when something is pending. Any other class gets the plain documented calls.
 cdef object _Rules = None
 cdef object _D_BOOK = None, _D_HALTED = None, _D_PENDING = None, _ON_BOOK = None, _FLUSH = None
-if getattr(SymbolRules, "__dictoffset__", 1) == 0:
+if getattr(PySymbolRules, "__dictoffset__", 1) == 0:
     try:
-        _D_BOOK = SymbolRules.__dict__["book"]
-        _D_HALTED = SymbolRules.__dict__["halted"]
-        _D_PENDING = SymbolRules.__dict__["pending"]
-        _ON_BOOK = SymbolRules.__dict__["on_book"]
-        _FLUSH = SymbolRules.__dict__["flush"]
+        _D_BOOK = PySymbolRules.__dict__["book"]
+        _D_HALTED = PySymbolRules.__dict__["halted"]
+        _D_PENDING = PySymbolRules.__dict__["pending"]
+        _ON_BOOK = PySymbolRules.__dict__["on_book"]
+        _FLUSH = PySymbolRules.__dict__["flush"]
         if all(hasattr(type(d), "__set__") for d in (_D_BOOK, _D_HALTED, _D_PENDING)):
-            _Rules = SymbolRules
+            _Rules = PySymbolRules
     except KeyError:
         pass
 
@@ -130,6 +130,20 @@ cdef class BookKeeper:
                 out(change)
         rules = self.rules
         cdef bint publish
+        cdef CompiledRules compiled
+        if type(rules) is CompiledRules:
+            # The compiled rule engine's C entry points (its _cengine.pxd): no lookups, no calls
+            # through Python (docs/internal/core-accel-interface.md).
+            compiled = <CompiledRules>rules
+            if compiled.book:
+                publish = compiled.on_book(book, seq, ts)
+            else:
+                publish = not compiled.halted
+            if publish and build:
+                out(book.snapshot(self.depth, seq=seq, state=health._label(), ts_recv=ts))
+            if compiled.pending:
+                compiled.flush(out)
+            return publish
         if type(rules) is _Rules:
             if tp_descr_value(_D_BOOK, rules):
                 publish = _ON_BOOK(rules, book, seq, ts)
