@@ -67,7 +67,7 @@ cdef class PriceBandKernel(RuleKernel):
         self.warmup = params.warmup
         self.reference.alpha = 2.0 / (params.window + 1)
 
-    cdef object _check(self, double value):
+    cdef object _check(self, double value, bint text):
         cdef Ewm reference = self.reference
         cdef double mean, width, floor
         verdict = None
@@ -80,23 +80,23 @@ cdef class PriceBandKernel(RuleKernel):
                 floor = fabs(mean) * self.min_percent / 100.0
                 width = floor if floor > width else width  # max(width, floor), NaN as Python's
             if fabs(value - mean) > width:
-                verdict = f"{self.input} {value:g} outside {mean:g} ± {width:g}"
+                verdict = f"{self.input} {value:g} outside {mean:g} ± {width:g}" if text else True
         reference.add(value)
         return verdict
 
     def check_value(self, double value):
-        return self._check(value)
+        return self._check(value, True)
 
-    cdef object _check_trade(self, object trade):
-        return self._check(float(trade.price))
+    cdef object _check_trade(self, object trade, bint text):
+        return self._check(float(trade.price), text)
 
-    cdef object _check_top(self, object bid, object ask, object book):
+    cdef object _check_top(self, object bid, object ask, object book, bint text):
         cdef long long b, a, total
         if bid is None or ask is None:
             return None
         if as_i64(bid, &b) and as_i64(ask, &a) and not add_overflow(b, a, &total):
-            return self._check(<double> total / 2.0)  # int / float: the int rounded once
-        return self._check((bid + ask) / 2.0)
+            return self._check(<double> total / 2.0, text)  # int / float: the int rounded once
+        return self._check((bid + ask) / 2.0, text)
 
 
 cdef class SpikeKernel(RuleKernel):
@@ -121,18 +121,23 @@ cdef class SpikeKernel(RuleKernel):
         self.warmup = params.warmup
         self.sizes.alpha = 2.0 / (params.window + 1)
 
-    cdef object _check_trade(self, object trade):
+    cdef object _check_trade(self, object trade, bint text):
         # Prices and sizes are Python ints compared with floats: Python objects keep the
         # reference's exact comparisons.
         if self._price:
             last = self.last_price
             self.last_price = trade.price
             if last and abs(trade.price - last) * 100.0 > self.threshold * last:
+                if not text:
+                    return True
                 return f"price moved {100.0 * (trade.price - last) / last:+.2f}% in one trade"
             return None
         cdef Ewm sizes = self.sizes
         verdict = None
         if sizes.count >= self.warmup and trade.size > self.threshold * sizes.mean:
-            verdict = f"size {trade.size} > {self.threshold:g} x average {sizes.mean:.0f}"
+            if text:
+                verdict = f"size {trade.size} > {self.threshold:g} x average {sizes.mean:.0f}"
+            else:
+                verdict = True
         sizes.add(float(trade.size))
         return verdict

@@ -23,7 +23,7 @@ cdef class CrossedBookKernel(RuleKernel):
     def __init__(self, bint include_locked):
         self.include_locked = include_locked
 
-    cdef object _check_top(self, object bid, object ask, object book):
+    cdef object _check_top(self, object bid, object ask, object book, bint text):
         cdef long long b, a
         if bid is None or ask is None:
             return None
@@ -31,9 +31,9 @@ cdef class CrossedBookKernel(RuleKernel):
             if b < a or (b == a and not self.include_locked):
                 return None  # the usual case: nothing to say
         if bid > ask:
-            return f"crossed: bid {bid} > ask {ask}"
+            return f"crossed: bid {bid} > ask {ask}" if text else True
         if bid == ask and self.include_locked:
-            return f"locked: bid = ask = {bid}"
+            return f"locked: bid = ask = {bid}" if text else True
         return None
 
 
@@ -54,7 +54,7 @@ cdef class MaxSpreadKernel(RuleKernel):
         self._decimals = -1
         self._limit = 0
 
-    cdef object _check_top(self, object bid, object ask, object book):
+    cdef object _check_top(self, object bid, object ask, object book, bint text):
         cdef long long b, a, spread, total, scaled
         if bid is None or ask is None:
             return None
@@ -64,6 +64,8 @@ cdef class MaxSpreadKernel(RuleKernel):
                 self._limit = parse_scaled(self.max_spread, book.price_decimals)
                 self._decimals = book.price_decimals
             if spread_ > self._limit:
+                if not text:
+                    return True
                 return f"spread {spread_} > {self._limit} (scale {book.price_decimals})"
         cdef double max_bps = self.max_bps
         if not max_bps:
@@ -79,5 +81,7 @@ cdef class MaxSpreadKernel(RuleKernel):
                 return None
         elif not (bid + ask > 0 and (ask - bid) * 20_000 > max_bps * (bid + ask)):
             return None
+        if not text:
+            return True
         spread_ = ask - bid
         return f"spread {spread_ * 20_000 / (bid + ask):.1f} bps > {max_bps:g} bps"

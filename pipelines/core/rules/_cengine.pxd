@@ -4,8 +4,10 @@
 
 
 cdef class RuleKernel:
-    cdef object _check_top(self, object bid, object ask, object book)
-    cdef object _check_trade(self, object trade)
+    # ``text`` false: the engine will not read the message (a drop, or an alert/halt already
+    # hit), so a hit may return True instead of formatting it. Same verdict, same state.
+    cdef object _check_top(self, object bid, object ask, object book, bint text)
+    cdef object _check_trade(self, object trade, bint text)
 
 
 cdef class RuleStats:
@@ -27,6 +29,7 @@ cdef class BoundRule:
 
     cdef int _evaluated(self) except -1
     cdef int _hit(self) except -1
+    cdef bint _needs_text(self) noexcept
 
 
 cdef class SymbolRules:

@@ -4,7 +4,8 @@
 
 The same steps in the same order as engine.py: the best prices read once per venue message, each
 book rule checked, "clear and was clear" counted without the outcome step, outcomes emitted into
-``pending`` as the same Alert/Status events. Rules whose kernel is compiled (a :class:`RuleKernel`
+``pending`` as the same Alert/Status events. A compiled kernel is told when the message of a hit
+will not be read (a drop; an alert or halt already hit) and then skips formatting it. Rules whose kernel is compiled (a :class:`RuleKernel`
 subclass: the built-ins) are checked through C calls; any other rule through its Python hooks.
 Counters are C ints (read by the Prometheus collector through the same attribute names).
 """
@@ -21,20 +22,20 @@ cdef class RuleKernel:
     """Base of the compiled rule kernels: ``_check_top`` / ``_check_trade`` are what the engine
     calls; the Python hooks below wrap them (same names and arguments as the Rule's)."""
 
-    cdef object _check_top(self, object bid, object ask, object book):
+    cdef object _check_top(self, object bid, object ask, object book, bint text):
         return None
 
-    cdef object _check_trade(self, object trade):
+    cdef object _check_trade(self, object trade, bint text):
         return None
 
     def check_top(self, bid, ask, book):
-        return self._check_top(bid, ask, book)
+        return self._check_top(bid, ask, book, True)
 
     def check_book(self, book):
-        return self._check_top(book.best_bid_price(), book.best_ask_price(), book)
+        return self._check_top(book.best_bid_price(), book.best_ask_price(), book, True)
 
     def check_trade(self, trade):
-        return self._check_trade(trade)
+        return self._check_trade(trade, True)
 
 
 cdef class RuleStats:
@@ -83,6 +84,10 @@ cdef class BoundRule:
         else:
             self.stats.hits += 1
         return 0
+
+    cdef bint _needs_text(self) noexcept:
+        # Whether _outcome would read a hit's message: every tag; the first alert or halt.
+        return self._action == TAG or (self._action != DROP and not self.active)
 
 
 cdef class SymbolRules:
@@ -174,7 +179,7 @@ cdef class SymbolRules:
         ask = book.best_ask_price()
         for bound in self.book:
             if bound._kernel is not None:
-                message = bound._kernel._check_top(bid, ask, book)
+                message = bound._kernel._check_top(bid, ask, book, bound._needs_text())
             else:
                 message = bound.check_top(bid, ask, book)
             if message is None and not bound.active:
@@ -194,7 +199,7 @@ cdef class SymbolRules:
         ts = trade.ts_recv
         for bound in self.trade:
             if bound._kernel is not None:
-                message = bound._kernel._check_trade(trade)
+                message = bound._kernel._check_trade(trade, bound._needs_text())
             else:
                 message = bound.rule.check_trade(trade)
             if message is None and not bound.active:
