@@ -9,7 +9,7 @@ code below.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import msgspec
 
@@ -20,6 +20,9 @@ from pipelines.registry import PROTOCOLS
 
 from .plugin import MappedDecoder, MappedParams
 from .schema import Mapping
+
+if TYPE_CHECKING:
+    from ._cjson_decoder import FastPath
 
 __all__ = ["MappedJsonDecoder", "MappedParams"]
 
@@ -43,8 +46,10 @@ class MappedJsonDecoder(MappedDecoder):
         # JSON floats arrive as their source text so prices stay exact (see numbers.scale).
         self._decoder = msgspec.json.Decoder(float_hook=str)
         fast = _compiled.fast_path(self.engine, self._frame) if _compiled is not None else None
-        #: Whether ``decode`` runs the compiled twin (False: pure Python, or a mapping whose
-        #: routing the twin does not compile).
+        #: The compiled twin ``decode`` runs (None: pure Python, or a mapping whose routing the
+        #: twin does not compile). ``accelerator.compiled`` says which messages it handles
+        #: itself and ``accelerator.fallbacks`` how many frames it gave to the code below.
+        self.accelerator: FastPath | None = fast
         self.accelerated = fast is not None
         if fast is not None:
             # The bound C method itself: no Python frame between the caller and the twin.

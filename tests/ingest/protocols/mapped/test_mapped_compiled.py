@@ -104,7 +104,7 @@ def pair(mapping: Mapping) -> tuple[MappedJsonDecoder, MappedJsonDecoder]:
     compiled = MappedJsonDecoder("s", mapping)
     with pure_python():
         reference = MappedJsonDecoder("s", mapping)
-    assert compiled.accelerated and not reference.accelerated
+    assert compiled.accelerator is not None and reference.accelerator is None
     return compiled, reference
 
 
@@ -185,6 +185,11 @@ def test_kraken_capture_with_checksums(ws_data: Path) -> None:
     # Kraken's CRC32 equals the feed's "c" on every update, on both paths.
     assert compiled.stats.checksums == reference.stats.checksums > 4000
     assert compiled.stats.checksum_mismatches == 0
+    # The twin itself handled every update: only the 10 in-stream snapshots (and the first
+    # message of the one symbol whose book opens without one) went to the reference.
+    assert compiled.accelerator is not None
+    assert compiled.accelerator.compiled == {"book": ""}
+    assert compiled.accelerator.fallbacks <= 12
 
 
 def test_binance_frames_without_sync_take_the_compiled_path(ws_data: Path) -> None:
@@ -200,6 +205,25 @@ def test_binance_frames_without_sync_take_the_compiled_path(ws_data: Path) -> No
         if r.direction == "recv"
     ]
     assert lockstep(compiled, reference, frames * 3) > 700
+    # Only the first message of each symbol and kind (its state is created by the reference).
+    assert compiled.accelerator is not None and compiled.accelerator.fallbacks <= 8
+    assert compiled.accelerator.compiled == {"depth": "", "ticker": "", "trade": ""}
+
+
+def test_events_are_built_by_slot_writes() -> None:
+    """The fast event builders were checked equal to the constructors at import."""
+    compiled_module = json_decoder._compiled
+    assert compiled_module is not None and compiled_module.fast_events()
+
+
+@pytest.mark.parametrize("kind", [bytearray, memoryview, bytes.decode])
+def test_other_inputs_than_bytes_go_to_the_reference(kind: Any) -> None:
+    compiled, reference = pair(load_mapping("binance_spot"))
+    frame = b'{"stream":"x@bookTicker","data":{"u":1,"s":"X","b":"1.5","B":"2","a":"1.6","A":"3"}}'
+    for decoder in (compiled, reference):
+        decoder.decode(frame, 0)  # the first message of a symbol creates its state
+    assert outcome(compiled.decode, kind(frame), 1) == outcome(reference.decode, kind(frame), 1)
+    assert state(compiled) == state(reference)
 
 
 def test_messages_the_twin_does_not_compile_go_to_the_reference() -> None:
