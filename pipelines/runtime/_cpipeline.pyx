@@ -22,6 +22,10 @@ cimport cython
 from pipelines.core._cbook cimport Book
 from pipelines.core._cbookkeeper cimport BookKeeper
 from pipelines.core._cfields cimport TP_FIELD, TP_SET_FIELD, field, field_offset
+from pipelines.core.calculators._ckernel cimport SeriesKernel
+from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 
 from bisect import bisect_left
 
@@ -212,6 +216,30 @@ cdef class StageMeter:
 
 cdef object _MISSING = object()
 
+# A compiled series kernel's ``update(value, ts)`` is its ``_update`` (the calculators' note in
+# docs/internal/core-accel-interface.md): a dispatch entry whose bound method is exactly
+# SeriesKernel.update is called in C, with the same conversions of value and ts.
+cdef object _SERIES_UPDATE = SeriesKernel.__dict__["update"]
+
+
+cdef inline object _call_update(object update, object argument, object ts):
+    # Only a float value and an int time that fits int64 go the C way; anything else takes the
+    # bound method, whatever it does with it (converts, raises, falls back).
+    cdef object kernel
+    cdef int overflow = 0
+    cdef long long t
+    if (
+        PyMethod_Check(update)
+        and <object>PyMethod_GET_FUNCTION(update) is _SERIES_UPDATE
+        and PyFloat_CheckExact(argument)
+        and PyLong_CheckExact(ts)
+    ):
+        kernel = <object>PyMethod_GET_SELF(update)
+        t = PyLong_AsLongLongAndOverflow(ts, &overflow)
+        if not overflow and isinstance(kernel, SeriesKernel):
+            return (<SeriesKernel>kernel)._update(PyFloat_AS_DOUBLE(argument), t)
+    return update(argument, ts)
+
 
 cdef inline object _attr(object pipeline, dict attrs, str name):
     """``pipeline.<name>`` from its instance dict (getattr when it is not there: its error)."""
@@ -374,7 +402,7 @@ cdef Py_ssize_t _feed(
     cdef tuple entry, outputs
     for entry in feed:
         update, calc, name, outputs, description = entry
-        value = update(argument, ts)
+        value = _call_update(update, argument, ts)
         if value is None:
             continue
         if outputs:
