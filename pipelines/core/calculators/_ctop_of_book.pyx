@@ -11,6 +11,8 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check
 from libc.math cimport pow
 from libc.stdint cimport int64_t
 
+from pipelines.core._cbook cimport Book as CBook
+
 cdef extern from *:
     bint add_overflow "__builtin_add_overflow"(long long a, long long b, long long *res) nogil
     bint sub_overflow "__builtin_sub_overflow"(long long a, long long b, long long *res) nogil
@@ -41,15 +43,22 @@ cdef class MidKernel:
     """``(best_bid + best_ask) / 2`` in price units."""
 
     def update_book(self, book, ts=0):
-        bid = book.best_bid_price()
-        ask = book.best_ask_price()
-        if bid is None or ask is None:
-            return None
+        cdef int64_t b64, a64
         cdef long long b, a, s
-        if as_i64(bid, &b) and as_i64(ask, &a) and not add_overflow(b, a, &s):
+        if type(book) is CBook and (<CBook> book)._best_prices(&b64, &a64):
+            b = b64  # both prices in C
+            a = a64
+        else:
+            bid = book.best_bid_price()
+            ask = book.best_ask_price()
+            if bid is None or ask is None:
+                return None
+            if not (as_i64(bid, &b) and as_i64(ask, &a)):
+                return (bid + ask) / (2 * 10.0 ** book.price_decimals)
+        if not add_overflow(b, a, &s):
             # int / float in Python: the int rounded once to a double, then divided.
             return <double> s / (2 * scale(book.price_decimals))
-        return (bid + ask) / (2 * 10.0 ** book.price_decimals)
+        return (<object> b + <object> a) / (2 * 10.0 ** book.price_decimals)
 
 
 cdef class MicropriceKernel:
@@ -88,22 +97,29 @@ cdef class SpreadKernel:
         self.bps = bps
 
     def update_book(self, book, ts=0):
-        bid = book.best_bid_price()
-        ask = book.best_ask_price()
-        if bid is None or ask is None:
-            return None
+        cdef int64_t b64, a64
         cdef long long b, a, d, s
-        if (
-            as_i64(bid, &b) and as_i64(ask, &a)
-            and not sub_overflow(a, b, &d) and not add_overflow(a, b, &s)
-        ):
+        if type(book) is CBook and (<CBook> book)._best_prices(&b64, &a64):
+            b = b64  # both prices in C
+            a = a64
+        else:
+            bid = book.best_bid_price()
+            ask = book.best_ask_price()
+            if bid is None or ask is None:
+                return None
+            if not (as_i64(bid, &b) and as_i64(ask, &a)):
+                if self.bps:
+                    return 20_000.0 * (ask - bid) / (ask + bid) if ask + bid else None
+                return (ask - bid) / 10.0 ** book.price_decimals
+        if not sub_overflow(a, b, &d) and not add_overflow(a, b, &s):
             if self.bps:
                 # 20_000.0 * int, then float / int: each int rounded once to a double.
                 return 20_000.0 * <double> d / <double> s if s else None
             return <double> d / scale(book.price_decimals)
+        bid_, ask_ = <object> b, <object> a
         if self.bps:
-            return 20_000.0 * (ask - bid) / (ask + bid) if ask + bid else None
-        return (ask - bid) / 10.0 ** book.price_decimals
+            return 20_000.0 * (ask_ - bid_) / (ask_ + bid_) if ask_ + bid_ else None
+        return (ask_ - bid_) / 10.0 ** book.price_decimals
 
 
 cdef class ImbalanceKernel:

@@ -4,6 +4,7 @@
 (so the same EWM state and verdicts), the same messages; trade prices and sizes stay Python ints
 where the reference compares them exactly."""
 from libc.math cimport fabs, isnan, sqrt
+from libc.stdint cimport int64_t
 
 from pipelines.core.rules._cengine cimport RuleKernel, add_overflow, as_i64
 
@@ -91,12 +92,18 @@ cdef class PriceBandKernel(RuleKernel):
         return self._check(float(trade.price), text)
 
     cdef object _check_top(self, object bid, object ask, object book, bint text):
-        cdef long long b, a, total
+        cdef long long b, a
         if bid is None or ask is None:
             return None
-        if as_i64(bid, &b) and as_i64(ask, &a) and not add_overflow(b, a, &total):
-            return self._check(<double> total / 2.0, text)  # int / float: the int rounded once
+        if as_i64(bid, &b) and as_i64(ask, &a):
+            return self._check_prices(b, a, book, text)
         return self._check((bid + ask) / 2.0, text)
+
+    cdef object _check_prices(self, int64_t bid, int64_t ask, object book, bint text):
+        cdef long long total
+        if not add_overflow(bid, ask, &total):
+            return self._check(<double> total / 2.0, text)  # int / float: the int rounded once
+        return self._check((<object> bid + <object> ask) / 2.0, text)
 
 
 cdef class SpikeKernel(RuleKernel):

@@ -1,12 +1,16 @@
 # C-level declarations of the compiled rule engine (pipelines/core/rules/_cengine.pyx), so the
 # compiled rule kernels (_cbook_checks, _cbands) subclass RuleKernel and the engine calls their
 # checks without Python calls. See engine.py (the reference).
+from libc.stdint cimport int64_t
 
 
 cdef class RuleKernel:
     # ``text`` false: the engine will not read the message (a drop, or an alert/halt already
     # hit), so a hit may return True instead of formatting it. Same verdict, same state.
     cdef object _check_top(self, object bid, object ask, object book, bint text)
+    # Both sides present, the best prices as C ints (from the compiled Book's _best_prices):
+    # the same verdict as _check_top on the same prices boxed.
+    cdef object _check_prices(self, int64_t bid, int64_t ask, object book, bint text)
     cdef object _check_trade(self, object trade, bint text)
 
 

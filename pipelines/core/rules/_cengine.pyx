@@ -9,6 +9,10 @@ will not be read (a drop; an alert or halt already hit) and then skips formattin
 subclass: the built-ins) are checked through C calls; any other rule through its Python hooks.
 Counters are C ints (read by the Prometheus collector through the same attribute names).
 """
+from libc.stdint cimport int64_t
+
+from pipelines.core._cbook cimport Book as CBook
+
 from pipelines.events import Alert, Status
 
 cdef enum:
@@ -25,6 +29,9 @@ cdef class RuleKernel:
     cdef object _check_top(self, object bid, object ask, object book, bint text):
         return None
 
+    cdef object _check_prices(self, int64_t bid, int64_t ask, object book, bint text):
+        return self._check_top(bid, ask, book, text)
+
     cdef object _check_trade(self, object trade, bint text):
         return None
 
@@ -32,6 +39,9 @@ cdef class RuleKernel:
         return self._check_top(bid, ask, book, True)
 
     def check_book(self, book):
+        cdef int64_t b, a
+        if type(book) is CBook and (<CBook> book)._best_prices(&b, &a):
+            return self._check_prices(b, a, book, True)
         return self._check_top(book.best_bid_price(), book.best_ask_price(), book, True)
 
     def check_trade(self, trade):
@@ -174,14 +184,29 @@ cdef class SymbolRules:
         :meth:`flush` after publishing (or not) the book."""
         cdef bint publish = True
         cdef BoundRule bound
-        # The best prices, read once for every rule (Rule.check_top).
-        bid = book.best_bid_price()
-        ask = book.best_ask_price()
+        cdef int64_t b = 0, a = 0
+        # The best prices, read once for every rule (Rule.check_top): from the compiled Book in C
+        # when it has both sides (boxed only if a rule without a compiled kernel needs them),
+        # else through the public methods.
+        cdef bint prices = type(book) is CBook and (<CBook> book)._best_prices(&b, &a)
+        cdef bint boxed = not prices
+        if boxed:
+            bid = book.best_bid_price()
+            ask = book.best_ask_price()
+        else:
+            bid = ask = None
         for bound in self.book:
-            if bound._kernel is not None:
-                message = bound._kernel._check_top(bid, ask, book, bound._needs_text())
+            if bound._kernel is not None and prices:
+                message = bound._kernel._check_prices(b, a, book, bound._needs_text())
             else:
-                message = bound.check_top(bid, ask, book)
+                if not boxed:
+                    bid = b
+                    ask = a
+                    boxed = True
+                if bound._kernel is not None:
+                    message = bound._kernel._check_top(bid, ask, book, bound._needs_text())
+                else:
+                    message = bound.check_top(bid, ask, book)
             if message is None and not bound.active:
                 bound._evaluated()  # clear, and was: all _outcome would do
                 continue

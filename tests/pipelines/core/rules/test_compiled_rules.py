@@ -71,6 +71,19 @@ class PublicBook:
         return self.ask
 
 
+INT64 = 2**63 - 1
+
+
+def a_book(bid: int | None, ask: int | None, decimals: int) -> Any:
+    """The running Book (compiled when built: its C-level best prices are what the compiled
+    engine reads) when the prices fit it, else a PublicBook with any ints."""
+    if all(price is None or abs(price) <= INT64 for price in (bid, ask)):
+        book = Book("s", "X", price_decimals=decimals)
+        book.load([(bid, 1)] if bid is not None else [], [(ask, 1)] if ask is not None else [])
+        return book
+    return PublicBook(bid, ask, decimals)
+
+
 def trade(price: int, size: int, seq: int, ts: int) -> Trade:
     return Trade(stream="s", symbol="X", seq=seq, ts_recv=ts, price=price, size=size)
 
@@ -125,7 +138,7 @@ def test_book_rule_kernels_equal_their_reference(
         (bands.PriceBandKernel(band), twin_bands.PriceBandKernel(band)),
     ]  # fmt: skip
     for bid, ask, decimals in tops:
-        book = PublicBook(bid, ask, decimals)
+        book = a_book(bid, ask, decimals)
         for reference, fast in pairs:
             want = outcome(reference.check_top, bid, ask, book)
             got = outcome(fast.check_top, bid, ask, book)
@@ -213,7 +226,7 @@ class Side:
         kind = op[0]
         if kind == "book":
             _, bid, ask, seq, ts = op
-            publish = rules.on_book(PublicBook(bid, ask, 2), seq, ts)
+            publish = rules.on_book(a_book(bid, ask, 2), seq, ts)
             if publish:
                 out.append(("book published", seq))
             rules.flush(out.append)
