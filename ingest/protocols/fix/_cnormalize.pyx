@@ -146,8 +146,8 @@ cdef class _Clock:
         """Nanoseconds, or None when the reference must parse ``text``."""
         cdef str string
         cdef const unsigned char *d
-        cdef Py_ssize_t n, i
-        cdef long long date, h, m, s, fraction = 0
+        cdef Py_ssize_t n
+        cdef long long date = 0, h = 0, m = 0, s = 0, fraction = 0
         if type(text) is not str:
             return None
         string = <str> text
@@ -172,7 +172,7 @@ cdef class _Clock:
 
     cdef object _compact(self, str string, Py_ssize_t n):
         """CME's ``YYYYMMDDHHMMSS`` + up to nine fraction digits (all ASCII digits)."""
-        cdef long long date, h, m, s, fraction = 0
+        cdef long long date = 0, h = 0, m = 0, s = 0, fraction = 0
         if n > 23:
             return None  # more than nine fraction digits: the reference raises
         if not (_digits(string, 0, 8, &date) and _digits(string, 8, 10, &h)
@@ -211,7 +211,7 @@ cdef class Normalizer:
         self.stream = reference.stream
         self.sequencer = reference.sequencer
         self.plain_sequencer = type(reference.sequencer) is Sequencer
-        self.symbol_tags = tuple(intern(tag) for tag in reference.symbol_tags)
+        self.symbol_tags = tuple([intern(tag) for tag in reference.symbol_tags])
         self.fixed_decimals = reference.fixed_decimals
         self.book_types = reference.book_types
         self.price_decimals = reference.price_decimals
@@ -221,7 +221,7 @@ cdef class Normalizer:
         self.clock = _Clock()
         self.reference_time = module.FixNormalizer._time
         global _DEFINITION_PRICE_TAGS
-        _DEFINITION_PRICE_TAGS = tuple(intern(tag) for tag in module._DEFINITION_PRICE_TAGS)
+        _DEFINITION_PRICE_TAGS = tuple([intern(tag) for tag in module._DEFINITION_PRICE_TAGS])
         self.reference_other = reference._other
 
     def normalize(self, message: object, ts_recv: object) -> object:
@@ -544,7 +544,7 @@ cdef long _decimals_of(object text) except? -1:
 
 cdef object _int_text(object text, object default):
     """``int(text) if text and text.isdecimal() else default`` (the reference's 83 and 34)."""
-    cdef long long value
+    cdef long long value = 0
     cdef Py_ssize_t n
     if type(text) is str:
         n = PyUnicode_GET_LENGTH(<str> text)
@@ -565,7 +565,7 @@ cdef object _msg_seq_num(dict fields):
 
 cdef object _level(object level):
     """``int(level) if level.isdecimal() else 0`` (MDPriceLevel 1023)."""
-    cdef long long value
+    cdef long long value = 0
     cdef Py_ssize_t n
     if type(level) is str:
         n = PyUnicode_GET_LENGTH(<str> level)

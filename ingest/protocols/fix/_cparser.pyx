@@ -225,7 +225,7 @@ cdef class Parser:
         -1 when the reference must decide."""
         cdef const char *base = PyBytes_AS_STRING(data)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-        cdef Py_ssize_t i, at, body_end, end, type_at, type_end
+        cdef Py_ssize_t i, at, body_end, type_at, type_end
         cdef long long declared
         cdef unsigned int total
         cdef object raw = data
@@ -378,7 +378,6 @@ cdef class Parser:
         cdef Token *token
         cdef dict entry = None
         cdef list entries = []
-        cdef bint started = False
         for i in range(count_token.start, count_token.end):
             if base[i] < 48 or base[i] > 57:
                 return -1  # NumInGroup not a number: the reference raises
