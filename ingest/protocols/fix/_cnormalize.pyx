@@ -13,7 +13,8 @@ What is compiled, and why it stays exact:
   ``decimals.scale``;
 - times: UTCTimestamp ``YYYYMMDD-HH:MM:SS[.f…]`` and CME's compact ``YYYYMMDDHHMMSS[f…]`` of
   ASCII digits in C, for days from 1970 to ~2191 (the day from the reference's cached
-  ``_day_seconds``; outside, 64 bits may overflow); any other form calls the reference ``_time``;
+  ``_day_seconds``; outside, 64 bits may overflow), MDEntryTime (273) with its date put in front
+  as the reference does; any other form calls the reference ``_time``;
 - integers (83, 1023, 34): ASCII digits in C; anything else is the reference's expression;
 - events are built by the same msgspec constructors with keyword arguments.
 """
@@ -58,6 +59,7 @@ cdef str _K1023 = intern("1023")
 cdef str _K2446 = intern("2446")
 cdef str _K5797 = intern("5797")
 cdef str _K107 = intern("107")
+cdef str _K272 = intern("272")
 cdef str _K562 = intern("562")
 cdef str _K969 = intern("969")
 # SecurityDefinition tags holding prices (the reference's _DEFINITION_PRICE_TAGS, in its order)
@@ -291,11 +293,15 @@ cdef class Normalizer:
         """TransactTime (60), else MDEntryDate/Time (272/273), else SendingTime (52); 0."""
         text = fields.get(_K60)
         if not text:
-            if fields.get(_K273):
-                return self.reference_time(fields, date_hint)
-            text = fields.get(_K52)
-            if not text:
-                return 0
+            text = fields.get(_K273)
+            if text:
+                text = _entry_time_text(fields, text, date_hint)
+                if text is None:
+                    return self.reference_time(fields, date_hint)
+            else:
+                text = fields.get(_K52)
+                if not text:
+                    return 0
         ns = self.clock.parse(text)
         if ns is None:
             return self.reference_time(fields, date_hint)
@@ -529,6 +535,22 @@ cdef class Normalizer:
                 description=fields.get(_K107, "") if symbol_tag != "107" else "",
             )
         ]
+
+
+cdef object _entry_time_text(dict fields, object text, object date_hint):
+    """The text the reference parses for MDEntryTime (273): a UTCTimeOnly gets MDEntryDate (272)
+    or the SendingTime's date in front; None when anything is not a str (the reference decides)."""
+    cdef str time_text, date
+    if type(text) is not str:
+        return None
+    time_text = <str> text
+    if ":" in time_text or len(time_text) <= 12:
+        date_value = fields.get(_K272) or date_hint[:8]
+        if type(date_value) is not str:
+            return None
+        date = <str> date_value
+        return date + "-" + time_text if ":" in time_text else date + time_text
+    return time_text
 
 
 cdef long _decimals_of(object text) except? -1:
