@@ -255,6 +255,8 @@ ENTRY_FIELD = st.sampled_from(
         b"83=12", b"83=x", b"1023=1", b"1023=", b"336=2", b"9999=u", b"346=4",
         b"60=20240102-13:30:00.5", b"273=13:30:01", b"273=20240102133001000", b"272=20240103",
         b"2446=1", b"54=2", b"5797=1", b"1003=T1", b"278=9", b"1023=3",
+        # nested groups of FIX 5.0SP2's NoMDEntries: SecurityAltID (454) and events (864)
+        b"454=1", b"455=X1", b"456=8", b"864=2", b"865=5", b"866=20240102",
     ]
 )  # fmt: skip
 TOP_FIELD = st.sampled_from(
@@ -285,8 +287,19 @@ def market_message(draw: st.DrawFn) -> bytes:
 @needs_twins
 @given(st.lists(market_message(), min_size=1, max_size=6))
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_market_data_messages_decode_alike(fix_data: Path, messages: list[bytes]) -> None:
+def test_market_data_messages_decode_alike(
+    fix_data: Path, fix50sp2: FixDictionary, messages: list[bytes]
+) -> None:
     assert_parsers_agree(None, messages)
+    assert_parsers_agree(fix50sp2, messages)
+    dictionaries = fix_data / "quickfix-dict"
+    assert_decoders_agree(
+        FixParams(
+            dictionary=str(dictionaries / "FIX50SP2.xml"),
+            transport_dictionary=str(dictionaries / "FIXT11.xml"),
+        ),
+        messages,
+    )
     assert_decoders_agree(FixParams(), messages)
     assert_decoders_agree(FixParams(symbol_tags=(107, 55), implied_bid_type="6"), messages)
     assert_decoders_agree(
@@ -295,10 +308,10 @@ def test_market_data_messages_decode_alike(fix_data: Path, messages: list[bytes]
 
 
 @needs_twins
-def test_market_data_property_takes_the_fused_path(fix_data: Path) -> None:
+def test_market_data_property_takes_the_fused_path(fix_data: Path, fix50sp2: FixDictionary) -> None:
     # Guards the property test above: it must exercise the fused path, not only its fallback.
     before = FUSED[0]
-    test_market_data_messages_decode_alike(fix_data)
+    test_market_data_messages_decode_alike(fix_data, fix50sp2)
     assert FUSED[0] - before > 100
 
 
@@ -315,10 +328,11 @@ def test_venue_like_messages_decode_alike(messages: list[bytes]) -> None:
 @given(st.lists(framed(), min_size=1, max_size=4))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_venue_like_messages_decode_alike_with_a_dictionary(
-    fix_data: Path, fix44: FixDictionary, messages: list[bytes]
+    fix_data: Path, fix44: FixDictionary, fix50sp2: FixDictionary, messages: list[bytes]
 ) -> None:
     assert_parsers_agree(fix44, messages)
     assert_parsers_agree(fix44, messages, reject_unknown_msg_type=False)
+    assert_parsers_agree(fix50sp2, messages, reject_unknown_msg_type=False)  # nested groups
     assert_decoders_agree(
         FixParams(dictionary=str(fix_data / "quickfix-dict" / "FIX44.xml")), messages
     )
@@ -327,7 +341,9 @@ def test_venue_like_messages_decode_alike_with_a_dictionary(
 @needs_twins
 @given(st.data())
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_mutated_real_messages_decode_alike(cme_lines: list[bytes], data: st.DataObject) -> None:
+def test_mutated_real_messages_decode_alike(
+    fix_data: Path, cme_dictionary: FixDictionary, cme_lines: list[bytes], data: st.DataObject
+) -> None:
     """Real secdefs and market data with bytes replaced, removed or inserted (this found the
     compiled clock overflowing 64 bits on a SendingTime in year 2913)."""
     originals = cme_lines[:20] + market_data(20, seed=5)
@@ -343,6 +359,9 @@ def test_mutated_real_messages_decode_alike(cme_lines: list[bytes], data: st.Dat
         else:
             message.insert(at, byte)
     mutated = bytes(message)
-    params = FixParams(validate_checksum=False, validate_body_length=False)
-    assert_parsers_agree(None, [mutated], validate_checksum=False, validate_body_length=False)
-    assert_decoders_agree(params, [mutated])
+    unchecked: dict[str, Any] = {"validate_checksum": False, "validate_body_length": False}
+    assert_parsers_agree(None, [mutated], **unchecked)
+    assert_parsers_agree(cme_dictionary, [mutated], reject_unknown_msg_type=False, **unchecked)
+    assert_decoders_agree(FixParams(**unchecked), [mutated])
+    cme_xml = str(fix_data / "cme-secdef" / "FIX50SP2.CME.xml")
+    assert_decoders_agree(FixParams(dictionary=cme_xml, **unchecked), [mutated])
