@@ -20,7 +20,7 @@ carries); beyond it both raise the same OverflowError (book.py, ``_out_of_range`
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact, PyLong_FromLongLong
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport Py_INCREF
-from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from libc.stdint cimport INT64_MIN, int64_t
 from libc.stdlib cimport free, qsort, realloc
 from libc.string cimport memmove
@@ -278,14 +278,21 @@ cdef class BookSideLevels:
         cdef _Entry* grown
         cdef Py_ssize_t count = 0, cap = 0, i, kept = 0
         cdef int64_t key, s
+        cdef object price, size
         try:
-            for price, size in levels:
+            for item in levels:
+                if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
+                    # A snapshot's (price, size) pairs: read in place, no unpacking iterator.
+                    price = <object>PyTuple_GET_ITEM(item, 0)
+                    size = <object>PyTuple_GET_ITEM(item, 1)
+                else:
+                    price, size = item
                 if not size:
                     continue
                 s = _int64(size, "size")
                 key = self._key(price)
                 if count == cap:
-                    cap = cap * 2 if cap else 256
+                    cap = cap * 2 if cap else max(len(levels), 16)
                     grown = <_Entry*>realloc(buffer, cap * sizeof(_Entry))
                     if grown == NULL:
                         raise MemoryError()

@@ -279,9 +279,14 @@ def process(pipeline, list batch):
     cdef BookKeeper keeper = None
     cdef object symbols = None
     symbols_stream = None
+    cdef bint is_event = False
+    last_kind = None
     for event in batch:
         kind = type(event)
-        if _is_event(event):
+        if kind is not last_kind:  # a batch is mostly one kind: the MRO test once per run
+            is_event = _is_event(event)
+            last_kind = kind
+        if is_event:
             stream = field(event, _STREAM, "stream")
             symbol = field(event, _SYMBOL, "symbol")
         else:
@@ -360,8 +365,9 @@ cdef Py_ssize_t _book_message(
         return unbuilt
     _set_mid(state, mid)
     values = field(state, _S_VALUES, "values") if slots else state.values
-    stream = field(event, _STREAM, "stream")
-    symbol = field(event, _SYMBOL, "symbol")
+    # stream and symbol name the Metrics only: not read when none is built.
+    stream = field(event, _STREAM, "stream") if build else None
+    symbol = field(event, _SYMBOL, "symbol") if build else None
     if build:
         append(
             Metric(
