@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Annotated, ClassVar
 
 import msgspec
 import pytest
 
 from pipelines.registry import ParamsError, Registry, RegistryError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class EchoParams(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -73,3 +78,21 @@ def test_params_schema_is_json_schema_of_the_struct() -> None:
     schema = make_registry().params_schema("echo")
     properties = schema["$defs"]["EchoParams"]["properties"]
     assert properties["window"] == {"type": "integer", "exclusiveMinimum": 0, "default": 10}
+
+
+def test_getting_a_builtin_protocol_imports_only_its_module() -> None:
+    """A replay's start-up: ``PROTOCOLS.get("fix")`` imports the FIX decoder and nothing else of
+    the protocols, and skips the entry-point scan; listing the plugins still loads everything."""
+    script = (
+        "import sys; from pipelines.registry import PROTOCOLS;"
+        "PROTOCOLS.get('fix');"
+        "print('ingest.protocols.fix' in sys.modules, 'ingest.protocols.cme_mdp3' in sys.modules,"
+        " 'importlib.metadata' in sys.modules);"
+        "kinds = list(PROTOCOLS);"
+        "print('cme_mdp3' in kinds, 'json' in kinds, 'importlib.metadata' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.split("\n")
+    assert out[0] == "True False False"
+    assert out[1] == "True True True"
