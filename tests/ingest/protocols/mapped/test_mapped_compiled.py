@@ -9,6 +9,7 @@ use the rest of the mapping language (ids, per-entry sides, actions, each, REST 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -331,3 +332,208 @@ def test_arbitrary_bytes_give_the_same_events_or_error(data: bytes) -> None:
     for name in ("binance_spot", "kraken"):
         compiled, reference = pair(mapping_of(name))
         assert outcome(compiled.decode, data, 0) == outcome(reference.decode, data, 0)
+
+
+# -- well-formed frames, so the compiled handlers run (not only the fallbacks) -------------------
+# Mostly plausible values, now and then an odd one: each frame either takes the compiled path or
+# falls back, and both must agree with the reference either way. (Repeating the plausible
+# choices weights the draw towards them.)
+ODD = ["0", "0.00000001", "3.14159", "1e3", "-1", "1.234567891", "", "x", 1.5, True, None]
+
+
+def values(plain: list[object]) -> st.SearchStrategy[object]:
+    return st.sampled_from(plain * (200 // len(plain) + 1) + ODD)
+
+
+decimal = values(["0.35130000", "6195.00000000", "0.00100000", "12.50000000", "0.34750000"])
+tenths = values(["10.0", "15.7", "100.5", "7", 3])  # one decimal (the synthetic mappings)
+whole = values([1, 2, 5, 9, 0, "4"])  # no decimals
+symbol = st.sampled_from(["X", "Y"])
+rarely = st.sampled_from([False] * 9 + [True])
+ids = st.integers(0, 12)
+level = st.tuples(decimal, decimal).map(list)
+whole_level = st.tuples(whole, whole).map(list)
+kraken_level = st.tuples(
+    values(["0.05005", "1.00000000", "0.04990"]),
+    values(["0.00000500", "12.50000000", "0.00000000"]),
+    values(["1618678131.123456", "1618678132.000001"]),
+).map(list)
+
+
+def binance_frames() -> st.SearchStrategy[object]:
+    depth = st.fixed_dictionaries(
+        {"e": st.just("depthUpdate"), "E": st.integers(0, 2**41), "s": symbol, "U": ids,
+         "u": ids, "b": st.lists(level, max_size=4), "a": st.lists(level, max_size=4)}
+    ).map(lambda data: {"stream": "x@depth@100ms", "data": data})  # fmt: skip
+    ticker = st.fixed_dictionaries(
+        {"u": ids, "s": symbol, "b": decimal, "B": decimal, "a": decimal, "A": decimal}
+    ).map(lambda data: {"stream": "x@bookTicker", "data": data})
+    trade = st.fixed_dictionaries(
+        {"e": st.just("aggTrade"), "s": symbol, "p": decimal, "q": decimal, "a": ids,
+         "T": st.integers(0, 2**41), "m": st.sampled_from([True, False] * 4 + ["x"])}
+    ).map(lambda data: {"stream": "x@aggTrade", "data": data})  # fmt: skip
+    return depth | ticker | trade
+
+
+def kraken_frames() -> st.SearchStrategy[object]:
+    snapshot = st.fixed_dictionaries(
+        {"as": st.lists(kraken_level, max_size=3), "bs": st.lists(kraken_level, max_size=3)}
+    )
+    asks = st.fixed_dictionaries({"a": st.lists(kraken_level, min_size=1, max_size=3)})
+    bids = st.fixed_dictionaries({"b": st.lists(kraken_level, min_size=1, max_size=3)})
+    update = st.lists(asks | bids, min_size=1, max_size=2)
+    body = st.tuples(update, st.lists(snapshot, min_size=1, max_size=1), rarely).map(
+        lambda t: t[1] if t[2] else t[0]
+    )
+    return body.map(lambda parts: [42, *parts, "book-1000", "X"])
+
+
+@st.composite
+def book_sequence(draw: st.DrawFn) -> list[object]:
+    """RANGE, CHAIN and STRICT updates with ids that mostly follow on (U = previous u + 1,
+    pu = previous u), now and then a repeat or a jump."""
+    frames: list[object] = []
+    last = draw(st.integers(2, 4))
+    for _ in range(draw(st.integers(1, 20))):
+        first = last + draw(st.sampled_from([1] * 20 + [0, -1, 3]))
+        upto = first + draw(st.sampled_from([0] * 20 + [1, 2]))
+        frames.append(
+            {"s": "X", "U": first, "u": upto, "pu": first - 1,
+             "b": draw(st.lists(whole_level, max_size=3)),
+             "a": draw(st.lists(whole_level, max_size=3))}
+        )  # fmt: skip
+        last = upto
+    return frames
+
+
+def id_frames() -> st.SearchStrategy[object]:
+    entry = st.fixed_dictionaries(
+        {"symbol": st.just("XBTUSD"), "id": st.integers(0, 5),
+         "side": st.sampled_from(["Buy", "Sell"] * 4 + ["x"]),
+         "action": st.sampled_from(["insert", "update", "delete"] * 3 + ["other"]),
+         "size": whole, "price": tenths},
+        optional={"lvl": ids, "t": st.integers(0, 10**12)},
+    )  # fmt: skip
+    # Now and then an entry without its price: the book's id table must supply it.
+    entry = st.tuples(entry, rarely).map(
+        lambda t: {k: v for k, v in t[0].items() if k != "price"} if t[1] else t[0]
+    )
+    return st.fixed_dictionaries(
+        {"table": st.just("orderBookL2"), "data": st.lists(entry, min_size=1, max_size=4)}
+    )
+
+
+def checksum_frames() -> st.SearchStrategy[object]:
+    part = st.fixed_dictionaries(
+        {},
+        optional={"b": st.lists(st.tuples(tenths, whole, st.integers(0, 9)).map(list), max_size=2),
+                  "a": st.lists(st.tuples(tenths, whole).map(list), max_size=2)},
+    )  # fmt: skip
+    snapshot = st.fixed_dictionaries(
+        {"bs": st.lists(st.tuples(tenths, whole).map(list), max_size=2)}
+    )
+    checksum = st.integers(-(2**31), 2**31) | tenths
+    part = st.tuples(part, snapshot, rarely, checksum, rarely).map(
+        lambda t: {**(t[1] if t[2] else t[0]), **({"c": t[3]} if t[4] else {})}
+    )
+    return st.fixed_dictionaries({"parts": st.lists(part, max_size=2)}, optional={"sym": symbol})
+
+
+def each_frames() -> st.SearchStrategy[object]:
+    trade = st.fixed_dictionaries(
+        {"T": st.just("t"), "S": st.just("AAPL"), "p": tenths, "s": whole, "i": ids,
+         "t": st.sampled_from(["2024-01-02T15:04:05.123456Z"] * 4 + ["2024-01-02T15:04:05", 5])}
+    )  # fmt: skip
+    quote = st.fixed_dictionaries(
+        {"T": st.just("q"), "S": st.just("AAPL"), "bp": tenths, "bs": whole, "ap": tenths,
+         "as": whole}
+    )  # fmt: skip
+    return st.lists(trade | quote | st.just({"T": "success"}), max_size=4)
+
+
+def frames_of(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[list[object]]:
+    return st.lists(strategy, min_size=1, max_size=25)
+
+
+SHAPED = {
+    "binance_unsynced": frames_of(binance_frames()),
+    "kraken": frames_of(kraken_frames()),
+    "range": book_sequence(),
+    "chain": book_sequence(),
+    "strict": book_sequence(),
+    "ids": frames_of(id_frames()),
+    "checksum": frames_of(checksum_frames()),
+    "each": frames_of(each_frames()),
+}
+STREAM_SNAPSHOTS = {
+    "kraken": b'[42,{"as":[["0.05005","1.00000000","1618678131.123456"]],"bs":[]},"book-1000","X"]',
+    "checksum": b'{"parts":[{"bs":[["10.0",5]]}]}',
+}
+RANGE_SNAPSHOT = ("https://v/depth?s=X", b'{"id": 4, "bids": [[5, 1]], "asks": [[6, 1]]}')
+
+
+def prime(
+    name: str, compiled: MappedJsonDecoder, reference: MappedJsonDecoder, frame: bytes
+) -> None:
+    """Books synced from REST: a first update, then a snapshot (the reference's code on both
+    paths) that makes the book LIVE, so later updates reach the compiled handler; books with
+    in-stream snapshots get one first."""
+    snapshot = STREAM_SNAPSHOTS.get(name)
+    if snapshot is not None:
+        assert outcome(compiled.decode, snapshot, 0) == outcome(reference.decode, snapshot, 0)
+    if name in ("range", "chain"):
+        assert outcome(compiled.decode, frame, 0) == outcome(reference.decode, frame, 0)
+        snapshot = outcome(compiled.apply_snapshot, *RANGE_SNAPSHOT, 0)
+        assert snapshot == outcome(reference.apply_snapshot, *RANGE_SNAPSHOT, 0)
+
+
+def shaped_pair(name: str) -> tuple[MappedJsonDecoder, MappedJsonDecoder]:
+    if name == "binance_unsynced":
+        from bench.bench_json import mapped_decoder
+
+        compiled = mapped_decoder()
+        with pure_python():
+            reference = mapped_decoder()
+        return compiled, reference
+    return pair(mapping_of(name))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_shaped_frames_in_lockstep(data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(SHAPED)))
+    compiled, reference = shaped_pair(name)
+    frames = [encode(frame) for frame in data.draw(SHAPED[name])]
+    prime(name, compiled, reference, frames[0])
+    lockstep(compiled, reference, frames)
+
+
+def test_plain_frames_take_the_compiled_path() -> None:
+    """Guards the tests above: plain frames of each synthetic kind run in the twin itself (a
+    frame falls back only when the reference must create the symbol's state)."""
+    rng = random.Random(7)
+    price = ["10.0", "15.7", "100.5", "7"]
+    plain = {
+        "strict": [
+            {"s": "X", "u": u, "b": [[rng.randint(1, 9), rng.randint(0, 3)]], "a": []}
+            for u in range(1, 40)
+        ],
+        "ids": [
+            {"table": "orderBookL2", "data": [
+                {"symbol": "XBTUSD", "id": rng.randint(0, 5), "side": rng.choice(["Buy", "Sell"]),
+                 "action": "insert", "size": rng.randint(1, 9), "price": rng.choice(price),
+                 "lvl": 1, "t": 5}]}
+            for _ in range(40)
+        ],
+        "each": [
+            [{"T": "q", "S": "AAPL", "bp": rng.choice(price), "bs": 1, "ap": "200.5", "as": 2},
+             {"T": "t", "S": "AAPL", "p": rng.choice(price), "s": 3, "i": 9,
+              "t": "2024-01-02T15:04:05Z"}]
+            for _ in range(40)
+        ],
+    }  # fmt: skip
+    for name, frames in plain.items():
+        compiled, reference = pair(mapping_of(name))
+        lockstep(compiled, reference, [encode(frame) for frame in frames])
+        assert compiled.accelerator is not None
+        assert compiled.accelerator.fallbacks <= 1, name
