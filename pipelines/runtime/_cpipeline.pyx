@@ -241,6 +241,19 @@ cdef inline object _call_update(object update, object argument, object ts):
     return update(argument, ts)
 
 
+cdef extern from "Python.h":
+    PyObject** _PyObject_GetDictPtr(object obj)
+
+
+cdef inline dict _instance_dict(object pipeline):
+    """``pipeline.__dict__`` through the object's dict slot (no attribute lookup); the generic
+    read when the object has no plain dict there."""
+    cdef PyObject** slot = _PyObject_GetDictPtr(pipeline)
+    if slot != NULL and slot[0] != NULL and type(<object>slot[0]) is dict:
+        return <dict>slot[0]
+    return pipeline.__dict__
+
+
 cdef inline object _attr(object pipeline, dict attrs, str name):
     """``pipeline.<name>`` from its instance dict (getattr when it is not there: its error)."""
     value = attrs.get(name, _MISSING)
@@ -266,7 +279,7 @@ def process(pipeline, list batch):
     # The pipeline's plain attributes, read and written in its instance dict (Pipeline defines
     # no descriptor for them): one lookup for ``__dict__``, then dict items -- a generic getattr
     # costs a type lookup (MRO walk) every time.
-    cdef dict attrs = pipeline.__dict__
+    cdef dict attrs = _instance_dict(pipeline)
     cdef dict states = _attr(pipeline, attrs, "states")
     sinks = _attr(pipeline, attrs, "sinks")
     # Without a sink nobody reads the BookSnapshots and Metrics: they are counted (stage
