@@ -27,11 +27,12 @@ from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
 
 import sys
+import zlib
 from bisect import bisect_left, insort
 
 import msgspec
@@ -574,22 +575,6 @@ cdef int _parse_decimal(const unsigned char* p, int length, int decimals, bint t
     acc *= <uint64_t>_POW10[decimals]
     out[0] = -<int64_t>acc if neg else <int64_t>acc
     return 1
-
-
-cdef object _scale(Tape t, int i, int decimals, bint scaled):
-    """numbers.scale of a node's value, or bail where the reference would raise."""
-    cdef Node* node = &t.nodes[i]
-    cdef int64_t result
-    cdef int kind = node.kind
-    if kind == K_STR or kind == K_FLOAT:
-        if _parse_decimal(t.s + node.start, node.end - node.start, decimals, False, &result):
-            return PyLong_FromLongLong(result)
-        return _py_call_scale(_text(t, i), decimals, scaled)
-    if kind == K_INT:
-        if scaled:
-            return PyLong_FromLongLong(node.ival)
-        return PyLong_FromLongLong(node.ival) * _POW10_OBJ[decimals]
-    raise _Bail()
 
 
 _POW10_OBJ = tuple(10**i for i in range(40))
@@ -1476,6 +1461,7 @@ cdef class _Book(_Handler):
     cdef str rule
     cdef CInt first, last, prev
     cdef CPath checksum
+    cdef _Checksum crc     # None: the reference's checksum function runs
     cdef int depth
     cdef Raw* raw
     cdef int raw_cap
@@ -1497,6 +1483,9 @@ cdef class _Book(_Handler):
         self.prev = CInt(sync.prev_id, "prev_id", True) if sync.prev_id else None
         self.checks = spec.checksum is not None and ctx.verify_checksum
         self.checksum = CPath(spec.checksum.path) if spec.checksum else None
+        self.crc = None
+        if spec.checksum is not None and _CRC_OK and spec.checksum.separator.isascii():
+            self.crc = _Checksum(spec.checksum)
         self.depth = spec.depth
         self.raw_ids = []
         self.raw_levels = []
@@ -1748,7 +1737,12 @@ cdef class _Book(_Handler):
             pd, sd = self.scales.get(sym.symbol)
             stats = self.stats
             stats.checksums += 1
-            if self.handler._checksum(sym.book, pd or 0, sd or 0) != expected:
+            computed = None
+            if self.crc is not None:
+                computed = self.crc.compute(sym, pd or 0, sd or 0)
+            if computed is None:
+                computed = self.handler._checksum(sym.book, pd or 0, sd or 0)
+            if computed != expected:
                 stats.checksum_mismatches += 1
                 self.handler._lose_sync(
                     sym.symbol, sync, f"checksum mismatch: feed {expected}", ts_recv, out
@@ -1888,6 +1882,156 @@ cdef bint _applies(str rule, last, bint fresh, first, upto, prev) except -1:
     if upto <= last:
         return False
     return upto == last + 1
+
+
+# -- checksums ---------------------------------------------------------------------------------
+cdef uint32_t _CRC_TABLE[256]
+for _i in range(256):
+    _c = _i
+    for _ in range(8):
+        _c = (_c >> 1) ^ 0xEDB88320 if _c & 1 else _c >> 1
+    _CRC_TABLE[_i] = _c
+
+
+cdef uint32_t _crc32(const unsigned char* p, Py_ssize_t length) noexcept:
+    # CRC-32 (IEEE 802.3, reflected), as zlib.crc32; checked against it at import.
+    cdef uint32_t crc = 0xFFFFFFFF
+    cdef Py_ssize_t k
+    for k in range(length):
+        crc = _CRC_TABLE[(crc ^ p[k]) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+cdef bint _CRC_OK = _crc32(<const unsigned char*>b"Tickerplant 0.35130000", 22) == zlib.crc32(
+    b"Tickerplant 0.35130000"
+)
+
+
+cdef Py_ssize_t _put_int(char* out, int64_t value, int decimals, bint digits) noexcept:
+    """Writes ``value`` as checksum.py formats it: str(value) for ``digits``, else
+    pipelines.events.format_scaled(value, decimals) (decimals >= 0 here). Returns the length."""
+    cdef char buffer[48]
+    cdef int n = 0, k, width
+    cdef uint64_t magnitude = <uint64_t>(-(value + 1)) + 1 if value < 0 else <uint64_t>value
+    cdef Py_ssize_t length = 0
+    while True:
+        buffer[n] = <char>(48 + magnitude % 10)
+        n += 1
+        magnitude //= 10
+        if magnitude == 0:
+            break
+    if not digits and decimals > 0:
+        width = decimals + 1  # rjust(decimals + 1, "0")
+        while n < width:
+            buffer[n] = 48
+            n += 1
+    if value < 0:
+        out[length] = 45
+        length += 1
+    for k in range(n - 1, -1, -1):
+        if not digits and decimals > 0 and k == decimals - 1:
+            out[length] = 46  # the point before the last ``decimals`` digits
+            length += 1
+        out[length] = buffer[k]
+        length += 1
+    return length
+
+
+@cython.final
+cdef class _Checksum:
+    """checksum.compile_checksum in C over the shared book view: the top ``depth`` levels of
+    each side, formatted, joined by the separator, CRC-32. ``compute`` returns None where the
+    reference function must run (a value past int64, an overlong text)."""
+
+    cdef int depth, order
+    cdef bint digits, signed
+    cdef bytes separator
+    cdef char* buffer
+    cdef Py_ssize_t capacity
+
+    def __init__(self, spec):
+        self.separator = spec.separator.encode("ascii")  # non-ASCII: _Unsupported (caller)
+        self.depth = spec.depth
+        self.order = {"asks_then_bids": 0, "bids_then_asks": 1}.get(spec.order, 2)
+        self.digits = spec.format == "digits"
+        self.signed = spec.signed
+        self.capacity = 2 * spec.depth * (2 * 48 + 2 * len(self.separator)) + 16
+        self.buffer = <char*>malloc(self.capacity)
+        if self.buffer == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.buffer)
+
+    cdef Py_ssize_t _level(self, Py_ssize_t at, dict levels, list keys, int sign, Py_ssize_t k,
+                           int pd, int sd) except -2:
+        # Level k of a side (0 = best): "<price><sep><size>"; -1 when a value is not an int64.
+        cdef Py_ssize_t count = len(keys)
+        cdef const char* sep = PyBytes_AS_STRING(self.separator)
+        cdef Py_ssize_t slen = PyBytes_GET_SIZE(self.separator)
+        key = keys[count - 1 - k]
+        price = key if sign > 0 else -key
+        size = levels[price]
+        if type(price) is not int or type(size) is not int:
+            return -1
+        try:
+            p = PyLong_AsLongLong(price)
+            q = PyLong_AsLongLong(size)
+        except OverflowError:
+            return -1
+        at += _put_int(self.buffer + at, p, pd, self.digits)
+        memcpy(self.buffer + at, sep, slen)
+        at += slen
+        at += _put_int(self.buffer + at, q, sd, self.digits)
+        return at
+
+    cdef object compute(self, _Sym sym, int pd, int sd):
+        cdef Py_ssize_t at = 0, k, asks, bids, total, slen
+        cdef const char* sep = PyBytes_AS_STRING(self.separator)
+        cdef uint32_t value
+        cdef int side, first, second
+        cdef int64_t result
+        slen = PyBytes_GET_SIZE(self.separator)
+        if pd < 0 or sd < 0 or pd > 18 or sd > 18:
+            return None  # format_scaled's other branch: the reference formats it
+        asks = min(self.depth, len(sym.ask_keys))
+        bids = min(self.depth, len(sym.bid_keys))
+        total = 0
+        if self.order == 2:
+            # interleaved: bid 0, ask 0, bid 1, ask 1, ...
+            for k in range(max(asks, bids)):
+                for side in range(2):
+                    if (side == 0 and k >= bids) or (side == 1 and k >= asks):
+                        continue
+                    if total:
+                        memcpy(self.buffer + at, sep, slen)
+                        at += slen
+                    if side == 0:
+                        at = self._level(at, sym.bid_levels, sym.bid_keys, 1, k, pd, sd)
+                    else:
+                        at = self._level(at, sym.ask_levels, sym.ask_keys, -1, k, pd, sd)
+                    if at < 0:
+                        return None
+                    total += 1
+        else:
+            first = 1 if self.order == 0 else 0  # 1: asks first
+            for side in (first, 1 - first):
+                for k in range(asks if side == 1 else bids):
+                    if total:
+                        memcpy(self.buffer + at, sep, slen)
+                        at += slen
+                    if side == 0:
+                        at = self._level(at, sym.bid_levels, sym.bid_keys, 1, k, pd, sd)
+                    else:
+                        at = self._level(at, sym.ask_levels, sym.ask_keys, -1, k, pd, sd)
+                    if at < 0:
+                        return None
+                    total += 1
+        value = _crc32(<const unsigned char*>self.buffer, at)
+        result = value
+        if self.signed and value >= 0x80000000:
+            result -= 0x100000000
+        return PyLong_FromLongLong(result)
 
 
 # -- the engine ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use the rest of the mapping language (ids, per-entry sides, actions, each, REST 
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -209,6 +210,34 @@ def test_binance_frames_without_sync_take_the_compiled_path(ws_data: Path) -> No
     # Only the first message of each symbol and kind (its state is created by the reference).
     assert compiled.accelerator is not None and compiled.accelerator.fallbacks <= 8
     assert compiled.accelerator.compiled == {"depth": "", "ticker": "", "trade": ""}
+
+
+@pytest.mark.parametrize(
+    ("options", "text"),
+    [
+        ('order = "asks_then_bids"\nformat = "digits"', "15711005"),
+        ('order = "bids_then_asks"\nformat = "digits"', "10051571"),
+        ('order = "interleaved_bid_ask"\nformat = "decimal"\nseparator = ":"', "10.0:5:15.7:1"),
+    ],
+)
+def test_checksum_formats_computed_by_the_twin(options: str, text: str) -> None:
+    mapping = loads_mapping(
+        '[venue]\nname = "c"\n[numbers]\nprice_decimals = 1\nsize_decimals = 0\n'
+        '[routing]\ndefault = "book"\n[messages.book]\nkind = "book"\nsymbol = "s"\n'
+        'levels = [{ path = "b", side = "bid" }, { path = "a", side = "ask" }]\n'
+        f'[messages.book.checksum]\npath = "c"\nsigned = true\n{options}\n'
+    )
+    compiled, reference = pair(mapping)
+    expected = zlib.crc32(text.encode())
+    expected -= 1 << 32 if expected >= 1 << 31 else 0
+    frames = [
+        b'{"s":"X","b":[["10.0","5"]],"a":[["15.7","1"]]}',  # the reference creates the state
+        f'{{"s":"X","b":[],"a":[["15.7","1"]],"c":{expected}}}'.encode(),  # the twin checks
+        b'{"s":"X","b":[],"a":[["15.7","1"]],"c":5}',  # a mismatch: RESYNC
+    ]
+    lockstep(compiled, reference, frames)
+    assert compiled.stats.checksums == 2 and compiled.stats.checksum_mismatches == 1
+    assert compiled.accelerator is not None and compiled.accelerator.fallbacks == 1
 
 
 def test_events_are_built_by_slot_writes() -> None:
