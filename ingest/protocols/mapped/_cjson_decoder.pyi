@@ -7,7 +7,7 @@ from pipelines.events import Event
 
 from .engine import MappedEngine
 
-__all__ = ["FastPath", "fast_path"]
+__all__ = ["FastPath", "fast_events", "fast_path"]
 
 class FastPath:
     """The compiled decode of one MappedJsonDecoder, sharing the reference engine's state."""
@@ -21,3 +21,5 @@ class FastPath:
     def decode(self, data: bytes, ts_recv: int) -> list[Event]: ...
 
 def fast_path(engine: MappedEngine, frame_of: Callable[[bytes], Any]) -> FastPath | None: ...
+def fast_events() -> bool:
+    """Whether events are built by slot writes (checked equal to the constructors at import)."""

@@ -18,7 +18,7 @@ reference's DecodeError and the reference's state by construction. Bail-outs are
 feed and cost one extra parse.
 
 Nothing here is venue-specific: everything comes from the Mapping structs and the reference
-handlers' own compiled state.
+handlers' own compiled state. Design and measurements: docs/decisions/0116.
 """
 
 cimport cython
@@ -49,7 +49,7 @@ from .numbers import timestamp_ns as _py_timestamp_ns
 from .paths import MISSING, parse_path
 from .schema import FieldSpec
 
-__all__ = ["FastPath", "fast_path"]
+__all__ = ["FastPath", "fast_events", "fast_path"]
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object, Py_ssize_t*) except NULL
