@@ -40,6 +40,7 @@ from pipelines.events import (
     Trade,
 )
 from pipelines.events import _EventBase
+from pipelines.topics import event_topic
 
 __all__ = ["StageMeter", "bind", "now", "process"]
 
@@ -74,6 +75,7 @@ cdef object _Status = Status
 cdef object _Trade = Trade
 cdef object _Instrument = Instrument
 cdef object _Metric = Metric
+cdef object _Alert = Alert
 
 # SymbolState's slots (set by bind(), once pipeline.py has defined the class).
 cdef object _SymbolState = None
@@ -81,10 +83,14 @@ cdef Py_ssize_t _S_BOOK, _S_KEEPER, _S_MID, _S_VALUES, _S_ON_MID, _S_ON_BOOK
 cdef Py_ssize_t _S_ON_TRADE, _S_ON_TRADE_SIZE
 
 
-def bind(symbol_state):
-    """Called once by pipeline.py with its ``SymbolState`` class."""
+cdef Py_ssize_t _TOPIC_CACHE_SIZE = 4_096
+
+
+def bind(symbol_state, topic_cache_size):
+    """Called once by pipeline.py with its ``SymbolState`` class and ``TOPIC_CACHE_SIZE``."""
     global _SymbolState, _S_BOOK, _S_KEEPER, _S_MID, _S_VALUES, _S_ON_MID, _S_ON_BOOK
-    global _S_ON_TRADE, _S_ON_TRADE_SIZE
+    global _S_ON_TRADE, _S_ON_TRADE_SIZE, _TOPIC_CACHE_SIZE
+    _TOPIC_CACHE_SIZE = topic_cache_size
     _S_BOOK = field_offset(symbol_state, "book")
     _S_KEEPER = field_offset(symbol_state, "keeper")
     _S_MID = field_offset(symbol_state, "mid")
@@ -350,7 +356,7 @@ def process(pipeline, list batch):
     cdef double now = _now()
     (<StageMeter?>_attr(pipeline, attrs, "core_meter"))._batch(count, len(out) + unbuilt, now - started)
     if out and sinks:
-        routed = pipeline._route(out)
+        routed = _route(pipeline, attrs, out)
         for sink in sinks.values():
             sink.publish(routed)
         (<StageMeter?>_attr(pipeline, attrs, "sink_meter"))._batch(len(routed), 0, _now() - now)
@@ -472,6 +478,43 @@ cdef Py_ssize_t _feed(
         else:
             unbuilt += 1
     return unbuilt
+
+
+cdef list _route(object pipeline, dict attrs, list out):
+    """``Pipeline._route``: ``(topic, event)`` pairs, topics cached per (stream, symbol) by the
+    Metric's name, the Alert's severity or the event's type (the same cache, ``_topics``)."""
+    cdef dict cache = _attr(pipeline, attrs, "_topics")
+    cdef list routed = []
+    cdef dict topics = None
+    cdef object found
+    last_stream = None
+    last_symbol = None
+    for event in out:
+        if _is_event(event):
+            stream = field(event, _STREAM, "stream")
+            symbol = field(event, _SYMBOL, "symbol")
+        else:
+            stream, symbol = event.stream, event.symbol
+        if symbol is not last_symbol or stream is not last_stream:
+            found = cache.get((stream, symbol))
+            if found is None:
+                if len(cache) >= _TOPIC_CACHE_SIZE:
+                    cache.clear()  # bounded by the symbols seen; this caps symbol churn
+                found = cache[(stream, symbol)] = {}
+            topics = <dict?>found
+            last_stream, last_symbol = stream, symbol
+        kind = type(event)
+        if kind is _Metric:
+            key = event.name
+        elif kind is _Alert:
+            key = (kind, event.severity)
+        else:
+            key = kind
+        topic = topics.get(key)
+        if topic is None:
+            topic = topics[key] = event_topic(event)
+        routed.append((topic, event))
+    return routed
 
 
 cdef Py_ssize_t _trade(object state, object trade, object append, bint build) except -1:

@@ -538,4 +538,4 @@ _compiled = accel.load("pipelines.runtime._cpipeline") if _bookkeeper.COMPILED e
 COMPILED = _compiled is not None
 """Whether ``Pipeline`` runs the compiled hot loop by default."""
 if _compiled is not None:
-    _compiled.bind(SymbolState)
+    _compiled.bind(SymbolState, TOPIC_CACHE_SIZE)
