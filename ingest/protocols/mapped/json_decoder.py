@@ -8,8 +8,8 @@ code below.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 
@@ -25,6 +25,20 @@ if TYPE_CHECKING:
     from ._cjson_decoder import FastPath
 
 __all__ = ["MappedJsonDecoder", "MappedParams"]
+
+
+def _frame_decoder(decoder: msgspec.json.Decoder[Any]) -> Callable[[bytes], Any]:
+    """Bytes -> decoded frame, msgspec's errors as DecodeError. A closure over the msgspec
+    decoder only, so the compiled twin that holds it holds no reference back to the plugin."""
+
+    def frame(data: bytes) -> Any:
+        try:
+            return decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise DecodeError("bad_json", str(exc)) from None
+
+    return frame
+
 
 # Chosen once at import; None runs the Python code (tests swap it to compare both paths).
 _compiled = accel.load("ingest.protocols.mapped._cjson_decoder")
@@ -44,7 +58,7 @@ class MappedJsonDecoder(MappedDecoder):
     ) -> None:
         super().__init__(stream, params, sequencer)
         # JSON floats arrive as their source text so prices stay exact (see numbers.scale).
-        self._decoder = msgspec.json.Decoder(float_hook=str)
+        self._frame = _frame_decoder(msgspec.json.Decoder(float_hook=str))
         fast = _compiled.fast_path(self.engine, self._frame) if _compiled is not None else None
         #: The compiled twin ``decode`` runs (None: pure Python, or a mapping whose routing the
         #: twin does not compile). ``accelerator.compiled`` says which messages it handles
@@ -54,12 +68,6 @@ class MappedJsonDecoder(MappedDecoder):
         if fast is not None:
             # The bound C method itself: no Python frame between the caller and the twin.
             self.decode = fast.decode  # type: ignore[method-assign]
-
-    def _frame(self, data: bytes) -> object:
-        try:
-            return self._decoder.decode(data)
-        except msgspec.DecodeError as exc:
-            raise DecodeError("bad_json", str(exc)) from None
 
     def decode(self, data: bytes, ts_recv: int) -> list[Event]:
         return self.engine.process(self._frame(data), ts_recv)
