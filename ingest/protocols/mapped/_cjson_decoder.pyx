@@ -529,6 +529,8 @@ cdef int _parse_decimal(const unsigned char* p, int length, int decimals, bint t
     cdef bint neg = False
     cdef uint64_t acc = 0, eight
     cdef unsigned int d
+    if decimals < 0 or decimals > 18:
+        return 0  # scales the reference handles with Python ints (or its own errors)
     if length > 0 and p[0] == 45:
         neg = True
         j = 1
@@ -1249,6 +1251,14 @@ cdef class _Handler:
         raise NotImplementedError
 
 
+cdef inline int _check_decimals(object pd, object sd) except -1:
+    # Scales the C code takes: ints in 0..38 (a mapping may set any int; the reference decides
+    # what other values do).
+    if type(pd) is not int or type(sd) is not int or not (0 <= pd <= 38 and 0 <= sd <= 38):
+        raise _Bail()
+    return 0
+
+
 cdef int _max_decimals(Tape t, int a, int b) noexcept:
     cdef int x = _decimals_of(t, a)
     cdef int y = _decimals_of(t, b) if b >= 0 else 0
@@ -1268,6 +1278,8 @@ cdef int64_t _scale64(Tape t, int i, int decimals, bint scaled) except? -1:
     elif kind == K_INT:
         if scaled:
             return node.ival
+        if decimals < 0 or decimals >= 40:
+            raise _Bail()  # the reference's POW10 lookup decides (IndexError -> bad_shape)
         value = PyLong_FromLongLong(node.ival) * _POW10_OBJ[decimals]
     else:
         raise _Bail()
@@ -1306,6 +1318,7 @@ cdef class _Quote(_Handler):
             pd = _max_decimals(t, bid, ask)
         if learn_sd:
             sd = _max_decimals(t, bid_size, ask_size)
+        _check_decimals(pd, sd)
         venue_seq = self.vseq.get(t, body)
         ts = self.ts.get(t, body)
         cdef bint scaled = self.scaled
@@ -1366,6 +1379,7 @@ cdef class _Trade(_Handler):
             pd = _decimals_of(t, price)
         if learn_sd:
             sd = _decimals_of(t, size)
+        _check_decimals(pd, sd)
         side = self.side.value(t, body)
         if side is MISSING:
             side = ""
@@ -1675,6 +1689,7 @@ cdef class _Book(_Handler):
                     pd = pd_i
                 if learn_sd:
                     sd = sd_i
+            _check_decimals(pd, sd)
             overlay = {} if self.has_ids else None
             for k in range(n):
                 r = &self.raw[k]
@@ -1985,15 +2000,19 @@ cdef class _Checksum:
         at += _put_int(self.buffer + at, q, sd, self.digits)
         return at
 
-    cdef object compute(self, _Sym sym, int pd, int sd):
+    cdef object compute(self, _Sym sym, object pd_value, object sd_value):
         cdef Py_ssize_t at = 0, k, asks, bids, total, slen
+        cdef int pd, sd
         cdef const char* sep = PyBytes_AS_STRING(self.separator)
         cdef uint32_t value
         cdef int side, first, second
         cdef int64_t result
         slen = PyBytes_GET_SIZE(self.separator)
-        if pd < 0 or sd < 0 or pd > 18 or sd > 18:
-            return None  # format_scaled's other branch: the reference formats it
+        if (type(pd_value) is not int or type(sd_value) is not int
+                or not (0 <= pd_value <= 18 and 0 <= sd_value <= 18)):
+            return None  # format_scaled's other branches: the reference formats them
+        pd = pd_value
+        sd = sd_value
         asks = min(self.depth, len(sym.ask_keys))
         bids = min(self.depth, len(sym.bid_keys))
         total = 0

@@ -302,7 +302,9 @@ def encode(value: object) -> bytes:
     return msgspec.json.encode(value)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.sampled_from(NAMES), st.lists(frames.map(encode) | st.binary(max_size=80), max_size=12))
 def test_generated_frames_in_lockstep(name: str, sequence: list[bytes]) -> None:
     compiled, reference = pair(mapping_of(name))
@@ -332,7 +334,9 @@ def capture_frames(ws_data: Path) -> dict[str, list[bytes]]:
     }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_mutated_capture_frames_in_lockstep(
     capture_frames: dict[str, list[bytes]], data: st.DataObject
@@ -355,7 +359,7 @@ def test_mutated_capture_frames_in_lockstep(
     lockstep(compiled, reference, sequence)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_give_the_same_events_or_error(data: bytes) -> None:
     for name in ("binance_spot", "kraken"):
@@ -527,7 +531,9 @@ def shaped_pair(name: str) -> tuple[MappedJsonDecoder, MappedJsonDecoder]:
     return pair(mapping_of(name))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_shaped_frames_in_lockstep(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(SHAPED)))
