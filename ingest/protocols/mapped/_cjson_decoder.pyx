@@ -23,7 +23,7 @@ handlers' own compiled state. Design and measurements: docs/decisions/0116.
 
 cimport cython
 from cpython.dict cimport PyDict_Size
-from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
+from cpython.long cimport PyLong_AsLongAndOverflow, PyLong_AsLongLong, PyLong_FromLongLong
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
@@ -1253,8 +1253,15 @@ cdef class _Handler:
 
 cdef inline int _check_decimals(object pd, object sd) except -1:
     # Scales the C code takes: ints in 0..38 (a mapping may set any int; the reference decides
-    # what other values do).
-    if type(pd) is not int or type(sd) is not int or not (0 <= pd <= 38 and 0 <= sd <= 38):
+    # what other values do). Compared as C longs: this runs on every message.
+    cdef int overflow = 0
+    cdef long p, q
+    if type(pd) is not int or type(sd) is not int:
+        raise _Bail()
+    p = PyLong_AsLongAndOverflow(pd, &overflow)
+    if overflow == 0:
+        q = PyLong_AsLongAndOverflow(sd, &overflow)
+    if overflow != 0 or p < 0 or p > 38 or q < 0 or q > 38:
         raise _Bail()
     return 0
 
