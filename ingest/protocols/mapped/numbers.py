@@ -7,7 +7,7 @@ is built with ``float_hook=str``), so ``0.1`` and ``"0.1"`` are parsed by the sa
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DecimalException
 from typing import Any, Final
 
 from ingest.protocols.base import DecodeError
@@ -58,12 +58,19 @@ def scale(value: Any, decimals: int, scaled: bool = False) -> int:
 def _scale_slow(text: str, decimals: int) -> int:
     # Exponent notation ("1.5e-5") and other forms int() refuses; rare, so Decimal is fine.
     try:
-        number = Decimal(text).scaleb(decimals)
-    except (InvalidOperation, ValueError):
+        # A precision that holds every digit of the text: the default 28 would round longer
+        # numbers silently. The default exponent range stays (beyond it: Overflow).
+        exact = Context(prec=len(text) + abs(decimals) + 2)
+        number = Decimal(text).scaleb(decimals, context=exact)
+    except (DecimalException, ValueError):  # DecimalException: also Overflow ("1e99999999999")
         raise DecodeError("number", f"not a number: {text!r}") from None
     if not number.is_finite() or number != number.to_integral_value():
         raise DecodeError("precision", f"{text!r} has more than {decimals} decimals")
-    return int(number)
+    try:
+        return int(number)
+    except ValueError:
+        # Past Python's limit on integer digits (sys.get_int_max_str_digits): no real price.
+        raise DecodeError("number", f"out of range: {text[:40]!r}") from None
 
 
 def timestamp_ns(value: Any, unit: str) -> int:

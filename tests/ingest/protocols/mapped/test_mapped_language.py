@@ -82,6 +82,12 @@ def test_scaling_refuses_to_lose_digits() -> None:
     assert scale(150, 2, scaled=True) == 150
 
 
+def test_a_number_past_decimals_range_is_a_decode_error() -> None:
+    with pytest.raises(DecodeError, match="number"):
+        scale("1e33998512568", 6)  # Decimal overflows: not a number we can scale
+    assert scale("9" * 5000, 2) == (10**5000 - 1) * 100  # exact, however long
+
+
 def test_timestamps() -> None:
     assert timestamp_ns("1618678133.365913", "s") == 1618678133365913000
     assert timestamp_ns(1633998512068, "ms") == 1633998512068000000
