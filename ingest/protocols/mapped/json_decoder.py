@@ -36,6 +36,9 @@ def _frame_decoder(decoder: msgspec.json.Decoder[Any]) -> Callable[[bytes], Any]
             return decoder.decode(data)
         except msgspec.DecodeError as exc:
             raise DecodeError("bad_json", str(exc)) from None
+        except UnicodeDecodeError as exc:
+            # msgspec checks UTF-8 inside strings with Python's codec, which raises its own error.
+            raise DecodeError("bad_json", f"invalid UTF-8 in a string: {exc.reason}") from None
 
     return frame
 

@@ -57,3 +57,19 @@ def test_arbitrary_bytes(data: bytes) -> None:
 @given(st.one_of(json_values, binance_like, kraken_like))
 def test_arbitrary_json_values(value: object) -> None:
     decode_all(json.dumps(value).encode())
+
+
+@given(st.binary(max_size=40))
+def test_arbitrary_bytes_inside_a_json_string(inside: bytes) -> None:
+    """Invalid UTF-8 inside a string is a DecodeError too (msgspec raises UnicodeDecodeError)."""
+    decode_all(b'{"stream":"x@depth","data":{"e":"depthUpdate","s":"' + inside + b'"}}')
+
+
+def test_invalid_utf8_in_a_string_is_a_decode_error() -> None:
+    for decoder in DECODERS.values():
+        try:
+            decoder.decode(b'{"a":"\xc3"}', 0)
+        except DecodeError as error:
+            assert error.reason == "bad_json"
+        else:
+            raise AssertionError("decoded invalid UTF-8")
