@@ -30,8 +30,7 @@ from pathlib import Path
 from order_book import OrderBook
 from sortedcontainers import SortedDict
 
-from ingest.capture.ws_capture import read_ws_capture
-from ingest.protocols.base import DecodeError
+from ingest.capture.ws_capture import decode_ws_captures
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from ingest.simulator import MarketSimulator
 from pipelines.core.book import COMPILED, Book, PyBook
@@ -67,20 +66,7 @@ Snapshot = tuple[list[tuple[int, int]], list[tuple[int, int]]]
 def capture_events(mapping: str, files: list[Path]) -> list[Event]:
     """Decode a capture (and its REST snapshots) once, in receive-time order."""
     decoder = MappedJsonDecoder("bench", MappedParams(mapping=mapping))
-    records = sorted(
-        (record for path in files for record in read_ws_capture(path)),
-        key=lambda record: record.ts_recv_ns,
-    )
-    events: list[Event] = []
-    for record in records:
-        try:
-            if record.direction == "recv":
-                events.extend(decoder.decode(record.payload, record.ts_recv_ns))
-            elif record.direction == "http":
-                events.extend(decoder.apply_snapshot(record.url, record.payload, record.ts_recv_ns))
-        except DecodeError:
-            pass
-    return events
+    return [event for batch in decode_ws_captures(decoder, files) for event in batch]
 
 
 def real_workload(

@@ -38,8 +38,7 @@ from typing import Any
 
 import msgspec
 
-from ingest.capture.ws_capture import read_ws_capture
-from ingest.protocols.base import DecodeError
+from ingest.capture.ws_capture import decode_ws_captures
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from ingest.simulator import MarketSimulator
 from pipelines import accel
@@ -79,24 +78,7 @@ RULE_SPECS: dict[str, RuleSpec] = {
 def capture_batches(mapping: str, stream: str, files: list[Path]) -> list[Batch]:
     """One batch per decoded frame (and per REST snapshot), in receive-time order."""
     decoder = MappedJsonDecoder(stream, MappedParams(mapping=mapping))
-    records = sorted(
-        (record for path in files for record in read_ws_capture(path)),
-        key=lambda record: record.ts_recv_ns,
-    )
-    batches: list[Batch] = []
-    for record in records:
-        try:
-            if record.direction == "recv":
-                batch = decoder.decode(record.payload, record.ts_recv_ns)
-            elif record.direction == "http":
-                batch = decoder.apply_snapshot(record.url, record.payload, record.ts_recv_ns)
-            else:
-                continue
-        except DecodeError:
-            continue
-        if batch:
-            batches.append(list(batch))
-    return batches
+    return [batch for batch in decode_ws_captures(decoder, files) if batch]
 
 
 def simulator_batches(events: int) -> list[Batch]:

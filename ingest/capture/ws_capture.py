@@ -16,9 +16,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Final, Literal, NamedTuple
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, Protocol
 
-__all__ = ["CaptureRecord", "WsCaptureReader", "is_ws_capture", "parse_ts_ns", "read_ws_capture"]
+from ingest.protocols.base import DecodeError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pipelines.events import Event
+
+__all__ = [
+    "CaptureRecord",
+    "WsCaptureReader",
+    "decode_ws_captures",
+    "is_ws_capture",
+    "parse_ts_ns",
+    "read_ws_capture",
+]
 
 Direction = Literal["open", "send", "recv", "http"]
 
@@ -98,3 +112,34 @@ def read_ws_capture(path: str | Path) -> Iterator[CaptureRecord]:
     """Every record of the capture file at ``path``, in file order."""
     with open(path, "rb") as handle:
         yield from WsCaptureReader(handle)
+
+
+class SnapshotDecoder(Protocol):
+    """A mapped decoder's two entry points: stream frames and REST snapshot responses."""
+
+    def decode(self, data: bytes, ts_recv: int) -> Sequence[Event]: ...
+
+    def apply_snapshot(self, url: str, body: bytes, ts_recv: int) -> Sequence[Event]: ...
+
+
+def decode_ws_captures(
+    decoder: SnapshotDecoder, paths: Iterable[str | Path]
+) -> Iterator[list[Event]]:
+    """A recorded session through ``decoder``: the events of each received frame and of each
+    recorded REST response, one list per record, in receive-time order across ``paths`` (ties keep
+    file order). Frames the decoder rejects are skipped (its own stats count them)."""
+    records = sorted(
+        (record for path in paths for record in read_ws_capture(path)),
+        key=lambda record: record.ts_recv_ns,
+    )
+    for record in records:
+        try:
+            if record.direction == "recv":
+                events = decoder.decode(record.payload, record.ts_recv_ns)
+            elif record.direction == "http":
+                events = decoder.apply_snapshot(record.url, record.payload, record.ts_recv_ns)
+            else:
+                continue
+        except DecodeError:
+            continue
+        yield list(events)

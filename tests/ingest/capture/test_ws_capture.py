@@ -9,10 +9,13 @@ import pytest
 
 from ingest.capture.ws_capture import (
     WsCaptureReader,
+    decode_ws_captures,
     is_ws_capture,
     parse_ts_ns,
     read_ws_capture,
 )
+from ingest.protocols.base import DecodeError
+from pipelines.events import Event, Metric
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +85,42 @@ def test_times_are_exact() -> None:
     assert parse_ts_ns(b"1633998512") == 1633998512000000000
     with pytest.raises(ValueError):
         parse_ts_ns("12:30")
+
+
+class _Recorder:
+    """A decoder that names what it was given, and rejects frames holding ``bad``."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def decode(self, data: bytes, ts_recv: int) -> list[Event]:
+        if b"bad" in data:
+            raise DecodeError("bad_json", "test")
+        self.calls.append(f"frame@{ts_recv}")
+        return [Metric(stream="s", symbol="x", ts_recv=ts_recv, name="frame", value=1.0)]
+
+    def apply_snapshot(self, url: str, body: bytes, ts_recv: int) -> list[Event]:
+        self.calls.append(f"snapshot@{ts_recv}")
+        return []
+
+
+def test_decode_ws_captures_merges_files_by_receive_time(tmp_path: Path) -> None:
+    stream = tmp_path / "X.ws.0"
+    stream.write_bytes(
+        b"wss://x <-> 1600000000.0\n"
+        b'wss://x <- 1600000000.1: {"subscribe": 1}\n'
+        b'1600000001.0: {"a": 1}\n'
+        b'1600000003.0: {"bad": 1}\n'
+        b'1600000004.0: {"a": 2}\n'
+    )
+    snapshots = tmp_path / "X.http.0"
+    snapshots.write_bytes(b'https://x/depth -> 1600000002.0: {"bids": []}\n')
+    decoder = _Recorder()
+    batches = list(decode_ws_captures(decoder, [stream, snapshots]))
+    # Opens and sent frames are not decoded; the rejected frame is skipped, not fatal.
+    assert decoder.calls == [
+        "frame@1600000001000000000",
+        "snapshot@1600000002000000000",
+        "frame@1600000004000000000",
+    ]
+    assert [len(batch) for batch in batches] == [1, 0, 1]

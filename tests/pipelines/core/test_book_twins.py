@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.capture.ws_capture import read_ws_capture
-from ingest.protocols.base import DecodeError
+from ingest.capture.ws_capture import decode_ws_captures
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from pipelines.core.book import PyBook
 from pipelines.events import BookDelta, BookSnapshot, Event
@@ -140,20 +139,7 @@ def test_side_views_read_like_the_reference_list_and_dict(entries: list[tuple[in
 
 def capture_events(mapping: str, files: list[Path]) -> list[Event]:
     decoder = MappedJsonDecoder("cap", MappedParams(mapping=mapping))
-    records = sorted(
-        (record for path in files for record in read_ws_capture(path)),
-        key=lambda record: record.ts_recv_ns,
-    )
-    events: list[Event] = []
-    for record in records:
-        try:
-            if record.direction == "recv":
-                events.extend(decoder.decode(record.payload, record.ts_recv_ns))
-            elif record.direction == "http":
-                events.extend(decoder.apply_snapshot(record.url, record.payload, record.ts_recv_ns))
-        except DecodeError:
-            pass
-    return events
+    return [event for batch in decode_ws_captures(decoder, files) for event in batch]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.capture.ws_capture import read_ws_capture
+from ingest.capture.ws_capture import decode_ws_captures, read_ws_capture
 from ingest.protocols.base import DecodeError
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from ingest.simulator import MarketSimulator
@@ -165,24 +165,7 @@ def run_both(batches: list[Batch], sink: bool, ticks: bool = False) -> None:
 
 def capture_batches(mapping: str, stream: str, files: list[Path]) -> list[Batch]:
     decoder = MappedJsonDecoder(stream, MappedParams(mapping=mapping))
-    records = sorted(
-        (record for path in files for record in read_ws_capture(path)),
-        key=lambda record: record.ts_recv_ns,
-    )
-    batches: list[Batch] = []
-    for record in records:
-        try:
-            if record.direction == "recv":
-                batch = decoder.decode(record.payload, record.ts_recv_ns)
-            elif record.direction == "http":
-                batch = decoder.apply_snapshot(record.url, record.payload, record.ts_recv_ns)
-            else:
-                continue
-        except DecodeError:
-            continue
-        if batch:
-            batches.append(list(batch))
-    return batches
+    return [batch for batch in decode_ws_captures(decoder, files) if batch]
 
 
 @pytest.mark.parametrize("sink", [True, False], ids=["sink", "no-sink"])

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from ingest.capture.ws_capture import read_ws_capture
-from ingest.protocols.base import DecodeError
+from ingest.capture.ws_capture import decode_ws_captures
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from ingest.simulator import MarketSimulator
 from pipelines import accel
@@ -71,19 +70,7 @@ def batches(data: Path) -> list[list[Event]]:
         if not all(path.is_file() for path in files):
             continue
         decoder = MappedJsonDecoder(stream, MappedParams(mapping=mapping))
-        records = sorted(
-            (r for path in files for r in read_ws_capture(path)), key=lambda r: r.ts_recv_ns
-        )
-        for record in records:
-            try:
-                if record.direction == "recv":
-                    out.append(list(decoder.decode(record.payload, record.ts_recv_ns)))
-                elif record.direction == "http":
-                    out.append(
-                        list(decoder.apply_snapshot(record.url, record.payload, record.ts_recv_ns))
-                    )
-            except DecodeError:
-                continue
+        out.extend(decode_ws_captures(decoder, files))
     simulator = MarketSimulator(["BTC-USD", "ETH-USD"], seed=11)
     out.append(list(simulator.instruments()))
     for _ in range(4_000):

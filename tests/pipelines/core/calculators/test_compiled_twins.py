@@ -24,8 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.capture.ws_capture import read_ws_capture
-from ingest.protocols.base import DecodeError
+from ingest.capture.ws_capture import decode_ws_captures
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
 from pipelines.core.book import Book
 from pipelines.core.calculators import ema, ols, sma, top_of_book, volatility, vwap, zscore
@@ -334,21 +333,8 @@ def capture_events(shared_data: Path) -> Iterator[tuple[str, list[Any]]]:
         if not all(path.is_file() for path in files):
             continue
         decoder = MappedJsonDecoder(stream, MappedParams(mapping=mapping))
-        records = sorted(
-            (record for path in files for record in read_ws_capture(path)),
-            key=lambda record: record.ts_recv_ns,
-        )
-        for record in records:
-            try:
-                if record.direction == "recv":
-                    yield stream, list(decoder.decode(record.payload, record.ts_recv_ns))
-                elif record.direction == "http":
-                    yield (
-                        stream,
-                        list(decoder.apply_snapshot(record.url, record.payload, record.ts_recv_ns)),
-                    )
-            except DecodeError:
-                continue
+        for batch in decode_ws_captures(decoder, files):
+            yield stream, batch
 
 
 def test_every_kernel_equals_its_reference_on_the_real_captures(shared_data: Path) -> None:
