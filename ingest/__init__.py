@@ -5,3 +5,7 @@ from the rest of the product; never Django.
 """
 
 __all__: list[str] = []
+
+from pipelines import accel as _accel
+
+_accel.install()  # see pipelines/__init__.py

@@ -28,6 +28,14 @@ cdef class Book:
     cdef readonly BookSideLevels asks
 
     cpdef apply(self, delta)
+    # The one-source readers' API (the reference Book has the same methods): C calls, C ints.
+    cpdef bint crossed(self) except -1
+    cpdef bint two_sided(self) except -1
+    cpdef int64_t top_bid_price(self) except? -1
+    cpdef int64_t top_ask_price(self) except? -1
+    cpdef int64_t top_bid_size(self) except? -1
+    cpdef int64_t top_ask_size(self) except? -1
+    cpdef object mid(self)
     cdef object _mid(self)
     cdef bint _crossed(self) noexcept
     # For compiled readers (rules, calculators; docs/internal/core-accel-interface.md): True when

@@ -530,9 +530,41 @@ cdef class Book:
         ask[0] = -asks._keys[asks.n - 1]
         return True
 
-    def crossed(self):
+    cpdef bint crossed(self) except -1:
         """True when the best bid is above the best ask."""
         return self._crossed()
+
+    cpdef bint two_sided(self) except -1:
+        """True when both sides have a level (the ``top_*`` readers' precondition)."""
+        return self.bids.n > 0 and self.asks.n > 0
+
+    cpdef int64_t top_bid_price(self) except? -1:
+        """The best bid's price (IndexError on an empty side)."""
+        cdef BookSideLevels side = self.bids
+        if not side.n:
+            raise IndexError("no bid")
+        return side._keys[side.n - 1]
+
+    cpdef int64_t top_ask_price(self) except? -1:
+        """The best ask's price (IndexError on an empty side)."""
+        cdef BookSideLevels side = self.asks
+        if not side.n:
+            raise IndexError("no ask")
+        return -side._keys[side.n - 1]
+
+    cpdef int64_t top_bid_size(self) except? -1:
+        """The best bid's size (IndexError on an empty side)."""
+        cdef BookSideLevels side = self.bids
+        if not side.n:
+            raise IndexError("no bid")
+        return side._sizes[side.n - 1]
+
+    cpdef int64_t top_ask_size(self) except? -1:
+        """The best ask's size (IndexError on an empty side)."""
+        cdef BookSideLevels side = self.asks
+        if not side.n:
+            raise IndexError("no ask")
+        return side._sizes[side.n - 1]
 
     def locked(self):
         """True when the best bid equals the best ask."""
@@ -560,7 +592,7 @@ cdef class Book:
             (PyLong_FromLongLong(bid) - PyLong_FromLongLong(ask_key)) / (2 * 10**decimals)
         )
 
-    def mid(self):
+    cpdef object mid(self):
         """The mid price in instrument units (not scaled); None unless both sides exist."""
         return self._mid()
 

@@ -211,6 +211,38 @@ class Book:
         bids, asks = self.bids.keys, self.asks.keys
         return bool(bids and asks and bids[-1] > -asks[-1])
 
+    def two_sided(self) -> bool:
+        """True when both sides have a level (the ``top_*`` readers' precondition)."""
+        return bool(self.bids.keys and self.asks.keys)
+
+    def top_bid_price(self) -> int:
+        """The best bid's price (IndexError on an empty side)."""
+        keys = self.bids.keys
+        if not keys:
+            raise IndexError("no bid")
+        return keys[-1]
+
+    def top_ask_price(self) -> int:
+        """The best ask's price (IndexError on an empty side)."""
+        keys = self.asks.keys
+        if not keys:
+            raise IndexError("no ask")
+        return -keys[-1]
+
+    def top_bid_size(self) -> int:
+        """The best bid's size (IndexError on an empty side)."""
+        keys = self.bids.keys
+        if not keys:
+            raise IndexError("no bid")
+        return self.bids.levels[keys[-1]]
+
+    def top_ask_size(self) -> int:
+        """The best ask's size (IndexError on an empty side)."""
+        keys = self.asks.keys
+        if not keys:
+            raise IndexError("no ask")
+        return self.asks.levels[-keys[-1]]
+
     def locked(self) -> bool:
         """True when the best bid equals the best ask."""
         bids, asks = self.bids.keys, self.asks.keys

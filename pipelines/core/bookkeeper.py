@@ -15,25 +15,22 @@ changes.
 - ``Status`` from a decoder: drives the health; the health's own Status (one per real change)
   is published in its place.
 
-This module is the reference implementation. When the compiled twin ``_cbookkeeper`` is built,
-and the book and health twins are in use, ``BookKeeper`` is its class (the same steps and events;
-docs/decisions/0115). ``PyBookKeeper`` always names the reference class.
+One source (docs/decisions/0117): ``bookkeeper.pxd`` makes :class:`BookKeeper` a C class over
+the compiled Book and BookHealth (C calls for every per-message step) when the build compiles
+this file; the same lines run as Python, on any Book, when it is not built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipelines import accel
-from pipelines.core import book as _book
-from pipelines.core import health as _health
 from pipelines.core.book import Book
 from pipelines.core.health import BookHealth
 from pipelines.core.l3 import L3Book
 from pipelines.core.rules.engine import SymbolRules
 from pipelines.events import BookDelta, BookSnapshot, Event, Order, Status, Trade
 
-__all__ = ["COMPILED", "BookKeeper", "PyBookKeeper"]
+__all__ = ["BookKeeper"]
 
 Append = Callable[[Event], None]
 
@@ -100,18 +97,21 @@ class BookKeeper:
         change = health.on_update(seq, ts)
         if change is not None:
             out(change)
-        bids, asks = book.bids.keys, book.asks.keys
-        crossed = bool(bids and asks and bids[-1] > -asks[-1])
-        if crossed is not health.crossed:
-            reason = f"bid {bids[-1]} > ask {-asks[-1]}" if crossed else "uncrossed"
+        crossed = book.crossed()
+        if crossed != health.crossed:
+            if crossed:
+                reason = f"bid {book.top_bid_price()} > ask {book.top_ask_price()}"
+            else:
+                reason = "uncrossed"
             change = health.set_crossed(crossed, reason, seq, ts)
             if change is not None:
                 out(change)
         rules = self.rules
         publish = rules.on_book(book, seq, ts) if rules.book else not rules.halted
         if publish and build:
-            out(book.snapshot(self.depth, seq=seq, state=health.label, ts_recv=ts))
-        rules.flush(out)
+            out(book.snapshot(self.depth, seq=seq, state=health.state_label(), ts_recv=ts))
+        if rules.pending:  # flush does nothing without pending outputs: skip the call
+            rules.flush(out)
         return publish
 
     def trade(self, trade: Trade, out: Append) -> None:
@@ -127,15 +127,3 @@ class BookKeeper:
             out(change)
         if self.rules.tick:
             self.rules.on_tick(now_ns, self.health.last_active_ns, out)
-
-
-PyBookKeeper = BookKeeper  # the reference class, whichever implementation runs
-
-# The compiled keeper types its book and health as the compiled twins: it runs only with them.
-_compiled = (
-    accel.load("pipelines.core._cbookkeeper") if _book.COMPILED and _health.COMPILED else None
-)
-COMPILED = _compiled is not None
-"""Whether ``BookKeeper`` is the compiled twin's class."""
-if _compiled is not None:
-    BookKeeper = _compiled.BookKeeper  # type: ignore[misc]

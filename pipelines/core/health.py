@@ -16,21 +16,18 @@ States (a transition table, :data:`TRANSITIONS`, names every legal move):
 :attr:`BookHealth.label` (what a published ``BookSnapshot.state`` carries) reads ``LIVE|CROSSED``.
 A decoder's ``RESET`` status clears the book and waits for a snapshot (SYNCING).
 
-This module is the reference implementation. When the compiled twin ``_chealth`` is built (and
-``TICKERPLANT_PURE_PYTHON`` is not set), ``BookHealth`` is its class: the same transitions and the
-same ``Status`` events, with C fields (docs/decisions/0115). ``PyBookHealth`` always names the
-reference class.
+One source (docs/decisions/0117): ``health.pxd`` makes :class:`BookHealth` a C class when the
+build compiles this file (its fields C fields, the per-message methods C calls for the compiled
+keeper); the same lines run as Python when it is not built.
 """
 
 from __future__ import annotations
 
 from typing import Final, Literal
 
-from pipelines import accel
 from pipelines.events import Status
 
 __all__ = [
-    "COMPILED",
     "DEFAULT_STALE_AFTER_NS",
     "LIVE",
     "RESYNC",
@@ -39,7 +36,6 @@ __all__ = [
     "TRANSITIONS",
     "BookHealth",
     "HealthState",
-    "PyBookHealth",
     "Trigger",
 ]
 
@@ -122,6 +118,10 @@ class BookHealth:
     @property
     def label(self) -> str:
         """The state as a published ``BookSnapshot.state`` carries it (``LIVE|CROSSED``)."""
+        return self.state_label()
+
+    def state_label(self) -> str:
+        """:attr:`label` as a call (a C call for the compiled keeper)."""
         return f"{self.state}|CROSSED" if self.crossed else self.state
 
     @property
@@ -183,7 +183,7 @@ class BookHealth:
         return True, self._move("snapshot", reason, seq, ts)
 
     def set_crossed(self, crossed: bool, reason: str, seq: int = 0, ts: int = 0) -> Status | None:
-        if crossed is self.crossed:
+        if crossed == self.crossed:
             return None
         self.crossed = crossed
         state = "CROSSED" if crossed else self.state
@@ -202,11 +202,5 @@ class BookHealth:
             return self._move("silence", f"no update for {silent / 1e9:.1f} s", 0, now_ns)
         return None
 
-
-PyBookHealth = BookHealth  # the reference class, whichever implementation runs
-
-_compiled = accel.load("pipelines.core._chealth")
-COMPILED = _compiled is not None
-"""Whether ``BookHealth`` is the compiled twin's class."""
-if _compiled is not None:
-    BookHealth = _compiled.BookHealth  # type: ignore[misc]
+    def __repr__(self) -> str:
+        return f"BookHealth({self.stream!r}, {self.symbol!r}, state={self.state_label()!r})"

@@ -15,17 +15,16 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import msgspec
 
 from pipelines import accel
 from pipelines.core import bookkeeper as _bookkeeper
-from pipelines.core.book import Book, PyBook
-from pipelines.core.bookkeeper import BookKeeper, PyBookKeeper
+from pipelines.core.book import Book
+from pipelines.core.bookkeeper import BookKeeper
 from pipelines.core.calculators.base import Calculator
-from pipelines.core.health import DEFAULT_STALE_AFTER_NS, BookHealth, PyBookHealth
+from pipelines.core.health import DEFAULT_STALE_AFTER_NS, BookHealth
 from pipelines.core.rules import RuleEntry, RuleSet
 from pipelines.core.rules.metrics import RuleCollector
 from pipelines.delivery.base import Sink
@@ -188,13 +187,10 @@ class Pipeline:
         elif compiled and not COMPILED:
             raise ValueError("the compiled pipeline is not available (not built, or pure Python)")
         self.compiled = compiled
-        meter: Any = _compiled.StageMeter if compiled else StageMeter  # type: ignore[union-attr]
+        meter: Any = StageMeter
         self._classes: tuple[Any, Any, Any] = (
-            (Book, BookHealth, BookKeeper) if compiled else (PyBook, PyBookHealth, PyBookKeeper)
+            (Book, BookHealth, BookKeeper) if compiled else _reference_classes()
         )
-        if compiled:
-            # The compiled loop, called straight from the bus (no Python frame per batch).
-            self.process = partial(_compiled.process, self)  # type: ignore[method-assign,union-attr]
         self.metrics = metrics
         self.owns = owns
         self.states: dict[str, dict[str, SymbolState | None]] = {}
@@ -533,9 +529,13 @@ def _metric(event: Event, name: str, value: float, source: str) -> Metric:
     )
 
 
-# The compiled hot loop runs on the compiled keeper (which runs on the compiled book and health).
-_compiled = accel.load("pipelines.runtime._cpipeline") if _bookkeeper.COMPILED else None
-COMPILED = _compiled is not None
-"""Whether ``Pipeline`` runs the compiled hot loop by default."""
-if _compiled is not None:
-    _compiled.bind(SymbolState, TOPIC_CACHE_SIZE)
+COMPILED = accel.compiled(_bookkeeper)
+"""Whether ``Pipeline`` runs the compiled keeper, book and health by default."""
+
+
+def _reference_classes() -> tuple[Any, Any, Any]:
+    """The Python Book, BookHealth and BookKeeper (accel.reference), for ``compiled=False``."""
+    book = accel.reference("pipelines.core.book")
+    health = accel.reference("pipelines.core.health")
+    keeper = accel.reference("pipelines.core.bookkeeper")
+    return book.Book, health.BookHealth, keeper.BookKeeper

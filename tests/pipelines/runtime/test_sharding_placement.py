@@ -42,6 +42,21 @@ def start(tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def wait_until_it_handles_sigterm(proc: subprocess.Popen[bytes]) -> None:
+    """Until the worker has installed its SIGTERM handler (its start-up is done): a SIGTERM sent
+    earlier kills it before it can stop cleanly. Read from /proc (SigCgt), not guessed by a sleep."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"worker exited with {proc.returncode}"
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+                     .split()[1], 16)  # fmt: skip
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker never installed its SIGTERM handler")
+
+
 def affinity_when_settled(proc: subprocess.Popen[bytes], want: set[int]) -> set[int]:
     deadline = time.monotonic() + 20
     seen: set[int] = set()
@@ -67,6 +82,7 @@ def test_the_worker_process_runs_on_the_requested_cpus(
     proc = start(tmp_path, *args)
     try:
         assert affinity_when_settled(proc, want) == want
+        wait_until_it_handles_sigterm(proc)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
@@ -75,7 +91,8 @@ def test_the_worker_process_runs_on_the_requested_cpus(
 def test_without_cpu_the_worker_is_not_pinned(tmp_path: Path) -> None:
     proc = start(tmp_path)
     try:
-        time.sleep(1.0)
+        # Pinning happens before the handler is installed: once it is, the affinity is final.
+        wait_until_it_handles_sigterm(proc)
         assert set(os.sched_getaffinity(proc.pid)) == set(ALLOWED)
     finally:
         proc.send_signal(signal.SIGTERM)
