@@ -68,9 +68,9 @@ def test_vwap_book_and_two_series_calculators_in_the_pipeline() -> None:
         assert vwaps[i].value == pytest.approx(want, rel=1e-12)
     state = pipeline.states["sim"]["BTC-USD"]
     assert state is not None
-    assert [name for _, _, name, _, _ in state.on_trade] == ["beta"]  # x: held, no output
-    assert [name for _, _, name, _, _ in state.on_mid] == ["beta"]
-    assert [name for _, _, name, _, _ in state.on_book] == ["micro"]
+    assert [entry.name for entry in state.on_trade] == ["beta"]  # x: held, no output
+    assert [entry.name for entry in state.on_mid] == ["beta"]
+    assert [entry.name for entry in state.on_book] == ["micro"]
     assert state.values["beta_slope"] == next(
         m.value for m in reversed(metrics) if m.name == "beta_slope"
     )
