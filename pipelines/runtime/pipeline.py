@@ -65,15 +65,15 @@ class CalculatorEntry(msgspec.Struct, frozen=True):
     def applies_to(self, symbol: str) -> bool:
         return not self.spec.symbols or symbol in self.spec.symbols
 
-    def build(self) -> Calculator:
+    def build(self) -> Calculator[Any]:
         plugin: Any = CALCULATORS.get(self.spec.kind)
-        calculator: Calculator = plugin(self.params)
+        calculator: Calculator[Any] = plugin(self.params)
         return calculator
 
 
 # One dispatch entry: (bound feed method, calculator, name, output metric names, description).
 # ``outputs`` is empty for a single-output calculator, else ``<name>_<output>`` per output.
-Dispatch = tuple[Callable[..., float | None], Calculator, str, tuple[str, ...], str]
+Dispatch = tuple[Callable[..., float | None], Calculator[Any], str, tuple[str, ...], str]
 
 
 class SymbolState:
@@ -96,15 +96,15 @@ class SymbolState:
     def __init__(self, book: Book) -> None:
         self.book = book
         self.keeper: BookKeeper  # book health, rules and L3 (set by Pipeline._admit)
-        self.calculators: dict[str, Calculator] = {}
+        self.calculators: dict[str, Calculator[Any]] = {}
         # Per-feed dispatch lists (see pipelines.core.calculators.base), built by wire().
         self.on_mid: list[Dispatch] = []
         self.on_book: list[Dispatch] = []
         self.on_trade: list[Dispatch] = []
         self.on_trade_size: list[Dispatch] = []
         # (name, calculator, description) by when they update: at book messages, at trades.
-        self.mid_calcs: list[tuple[str, Calculator, str]] = []
-        self.trade_calcs: list[tuple[str, Calculator, str]] = []
+        self.mid_calcs: list[tuple[str, Calculator[Any], str]] = []
+        self.trade_calcs: list[tuple[str, Calculator[Any], str]] = []
         self.mid: float | None = None
         self.values: dict[str, float] = {}
 
@@ -199,7 +199,7 @@ class Pipeline:
         self.owns = owns
         self.states: dict[str, dict[str, SymbolState | None]] = {}
         self.calculators: dict[str, CalculatorEntry] = {}
-        self.sinks: dict[str, Sink] = {}
+        self.sinks: dict[str, Sink[Any]] = {}
         self.events_in = 0
         self.filtered = 0
         self.core_meter = meter(
@@ -237,7 +237,7 @@ class Pipeline:
                 if state is None:
                     continue
                 current = state.calculators
-                updated: dict[str, Calculator] = {}
+                updated: dict[str, Calculator[Any]] = {}
                 for name, entry in entries.items():
                     if not entry.applies_to(symbol):
                         continue

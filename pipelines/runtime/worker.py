@@ -51,7 +51,7 @@ class RunningSource:
         self.name = name
         self.spec = spec
         self.active = True
-        self.source: Source | None = None
+        self.source: Source[Any] | None = None
         self.task: asyncio.Task[None] | None = None
 
 
@@ -185,7 +185,7 @@ class Worker:
 
     async def follow(
         self,
-        store: ConfigStore,
+        store: ConfigStore[Any],
         on_applied: Callable[[PipelineSpec], Awaitable[None]] | None = None,
     ) -> None:
         """Apply every spec the store yields, forever."""

@@ -72,9 +72,9 @@ class RuleEntry:
     def applies_to(self, symbol: str) -> bool:
         return not self.spec.symbols or symbol in self.spec.symbols
 
-    def build(self) -> Rule:
+    def build(self) -> Rule[Any]:
         plugin: Any = RULES.get(self.spec.kind)
-        rule: Rule = plugin(self.params)
+        rule: Rule[Any] = plugin(self.params)
         return rule
 
 
@@ -83,7 +83,7 @@ class BoundRule:
 
     __slots__ = ("action", "active", "check_top", "entry", "name", "rule", "stats")
 
-    def __init__(self, entry: RuleEntry, rule: Rule) -> None:
+    def __init__(self, entry: RuleEntry, rule: Rule[Any]) -> None:
         self.entry = entry
         self.name = entry.name
         self.rule = rule
