@@ -56,11 +56,15 @@ every :meth:`Pipeline.tick` when they stop): see :class:`StageMeter`."""
 
 
 class CalculatorEntry(msgspec.Struct, frozen=True):
-    """A calculator of the spec with validated params."""
+    """A calculator of the spec with validated params (its kind's own ``Params``: checked here,
+    since the instances it builds and reconfigures take them untyped)."""
 
     name: str
     spec: CalculatorSpec
     params: msgspec.Struct
+
+    def __post_init__(self) -> None:
+        CALCULATORS.check_params(self.spec.kind, self.params)
 
     def applies_to(self, symbol: str) -> bool:
         return not self.spec.symbols or symbol in self.spec.symbols

@@ -118,7 +118,9 @@ class Worker:
     # -- sources -------------------------------------------------------------------------------
 
     def build_source(self, name: str, spec: SourceSpec, params: msgspec.Struct) -> RunningSource:
-        """Construct (not start) a source; constructors do no I/O, so this is safe to discard."""
+        """Construct (not start) a source; constructors do no I/O, so this is safe to discard.
+        ``params`` must be the source kind's own (what ``SOURCES.params`` returns): ParamsError."""
+        SOURCES.check_params(spec.kind, params)
         holder = RunningSource(name, spec)
         plugin: Any = SOURCES.get(spec.kind)
         holder.source = plugin(name, spec, params, self._emit_for(holder))

@@ -59,11 +59,13 @@ class RuleStats:
 
 
 class RuleEntry:
-    """A rule of the spec with validated params and its counters."""
+    """A rule of the spec with validated params (its kind's own ``Params``: checked here, since
+    the instances it builds and reconfigures take them untyped) and its counters."""
 
     __slots__ = ("name", "params", "spec", "stats")
 
     def __init__(self, name: str, spec: RuleSpec, params: msgspec.Struct) -> None:
+        RULES.check_params(spec.kind, params)
         self.name = name
         self.spec = spec
         self.params = params
