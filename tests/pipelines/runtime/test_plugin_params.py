@@ -1,9 +1,9 @@
 """A plugin only ever gets its own params: where plugins of many kinds are held together, the
 holder checks, and a kind change under the same name rebuilds rather than reconfigures.
 
-The plugin classes are typed for their own ``Params`` and no longer check them (decision: base
-classes generic in their params); two window calculators share field names, so a foreign struct
-would not even fail, it would run as the wrong thing.
+The plugin classes are typed for their own ``Params`` (generic base classes) and do not check
+them at run time; two window calculators share field names, so a foreign struct would not even
+fail, it would run as the wrong thing.
 """
 
 from __future__ import annotations
