@@ -4,6 +4,13 @@ A plugin is a class with a ``kind`` (its registered name) and a ``Params`` msgsp
 declares its parameters with types, defaults and constraints. The control plane builds its forms,
 API schemas and validation from ``Params``; nothing else keeps a copy of a plugin's field list.
 
+The plugin base classes are generic in their params (``class Ema(Calculator[EmaParams])``), so a
+plugin's code sees ``self.params`` typed and never narrows it. Typing alone cannot tie ``Params``
+(a ClassVar) to that type argument, so :meth:`Registry.register` checks they agree; params reach a
+plugin only through :meth:`Registry.params` of its own kind, and where plugins of many kinds are
+held together (the pipeline's calculator and rule entries, the worker's sources) the holder checks
+the params it is given with :meth:`Registry.check_params`.
+
 Built-in plugins register on import of their module (the registries import the built-in modules
 lazily, on first use). Third-party packages add plugins through the entry-point group
 ``tickerplant.<registry name>`` (e.g. ``tickerplant.sources``), whose value is the plugin class.
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import typing
 from collections.abc import Iterator
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -29,6 +37,7 @@ __all__ = [
     "Plugin",
     "Registry",
     "RegistryError",
+    "declared_params",
 ]
 
 
@@ -51,6 +60,17 @@ class ParamsError(ValueError):
         self.plugin = plugin
         self.path = path
         super().__init__(f"{plugin}: {message}")
+
+
+def declared_params(plugin: type) -> type[msgspec.Struct] | None:
+    """The params struct a plugin class gives its generic base (``Calculator[EmaParams]``:
+    ``EmaParams``; a subclass inherits its parent's), or None when it gives none."""
+    for klass in plugin.__mro__:
+        for base in klass.__dict__.get("__orig_bases__", ()):
+            for argument in typing.get_args(base):
+                if isinstance(argument, type) and issubclass(argument, msgspec.Struct):
+                    return argument
+    return None
 
 
 class Registry(Generic[P]):
@@ -81,6 +101,12 @@ class Registry(Generic[P]):
         params = getattr(plugin, "Params", None)
         if not (isinstance(params, type) and issubclass(params, msgspec.Struct)):
             raise RegistryError(f"{self.name} plugin {kind!r} has no msgspec 'Params' struct")
+        declared = declared_params(plugin)
+        if declared is not None and not issubclass(params, declared):
+            raise RegistryError(
+                f"{self.name} plugin {kind!r}: Params is {params.__name__} but the class is "
+                f"generic in {declared.__name__}"
+            )
         with self._lock:
             existing = self._plugins.get(kind)
             if existing is not None and existing is not plugin:
@@ -131,9 +157,14 @@ class Registry(Generic[P]):
         self._ensure_loaded()
         return sorted(self._plugins.items())
 
+    def _params_type(self, kind: str) -> type[msgspec.Struct]:
+        """The plugin's ``Params`` struct."""
+        params_type: type[msgspec.Struct] = self.get(kind).Params  # type: ignore[attr-defined]
+        return params_type
+
     def params(self, kind: str, raw: dict[str, Any] | msgspec.Struct | None) -> msgspec.Struct:
         """Validate ``raw`` against the plugin's ``Params``; unknown fields are errors."""
-        params_type: type[msgspec.Struct] = self.get(kind).Params  # type: ignore[attr-defined]
+        params_type = self._params_type(kind)
         if isinstance(raw, params_type):
             return raw
         try:
@@ -145,10 +176,19 @@ class Registry(Generic[P]):
                 path = message.split("unknown field `", 1)[1].split("`", 1)[0]
             raise ParamsError(kind, message, path) from None
 
+    def check_params(self, kind: str, params: msgspec.Struct) -> None:
+        """Raise ParamsError unless ``params`` are an instance of plugin ``kind``'s ``Params``
+        (what :meth:`params` returns): another plugin's struct would be read by this plugin's
+        code field by field, rightly where two structs share a name, wrongly elsewhere."""
+        params_type = self._params_type(kind)
+        if not isinstance(params, params_type):
+            raise ParamsError(
+                kind, f"params are {type(params).__name__}, not {params_type.__name__}"
+            )
+
     def params_schema(self, kind: str) -> dict[str, Any]:
         """JSON Schema of a plugin's ``Params`` (for forms, the API and docs)."""
-        params_type = self.get(kind).Params  # type: ignore[attr-defined]
-        schema: dict[str, Any] = msgspec.json.schema(params_type)
+        schema: dict[str, Any] = msgspec.json.schema(self._params_type(kind))
         return schema
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import msgspec
 
@@ -21,12 +21,18 @@ __all__ = ["Emit", "Source"]
 
 Emit = Callable[[list[Event]], None]
 
+P = TypeVar("P", bound=msgspec.Struct)
 
-class Source(ABC):
+
+class Source(ABC, Generic[P]):
+    """Generic in its params: ``class TcpSource(ReconnectingSource[TcpParams])`` gets
+    ``self.params`` typed ``TcpParams``. ``Params`` names the same struct at run time (a ClassVar
+    cannot hold a type variable); ``Registry.register`` refuses a plugin whose two disagree."""
+
     kind: ClassVar[str]
     Params: ClassVar[type[msgspec.Struct]]
 
-    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+    def __init__(self, name: str, spec: SourceSpec, params: P, emit: Emit) -> None:
         self.name = name
         self.spec = spec
         self.params = params
@@ -41,7 +47,7 @@ class Source(ABC):
     async def run(self) -> None:
         """Produce events until :meth:`stop` is called (or the input ends)."""
 
-    def update(self, params: msgspec.Struct) -> bool:
+    def update(self, params: P) -> bool:
         """Take new params in place; False means the caller must restart the source."""
         return False
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import abstractmethod
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import msgspec
 
@@ -39,12 +39,14 @@ class _FeedParams(Protocol):
     def backoff_max(self) -> float: ...
 
 
-class ReconnectingSource(FeedAttributes, Source):
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+class ReconnectingSource(FeedAttributes, Source[P]):
     """A byte source that holds one connection at a time and reconnects when it drops."""
 
-    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+    def __init__(self, name: str, spec: SourceSpec, params: P, emit: Emit) -> None:
         super().__init__(name, spec, params, emit)
-        assert isinstance(params, self.Params)
         feed_params = cast(_FeedParams, params)
         self.feed = ByteFeed(
             name,

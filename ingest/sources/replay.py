@@ -67,21 +67,19 @@ class ReplayParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
 
 
 @SOURCES.register
-class ReplaySource(Source):
+class ReplaySource(Source[ReplayParams]):
     kind: ClassVar[str] = "replay"
     Params: ClassVar[type[msgspec.Struct]] = ReplayParams
 
-    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+    def __init__(self, name: str, spec: SourceSpec, params: ReplayParams, emit: Emit) -> None:
         super().__init__(name, spec, params, emit)
-        assert isinstance(params, ReplayParams)
-        self._params = params
         self.ingest_stats = IngestStats()
         self.dead_letters: DeadLetterFile | None = None
         self.passes = 0
         self._stopping = asyncio.Event()
 
     def options(self) -> ReplayOptions:
-        params = self._params
+        params = self.params
         return ReplayOptions(
             protocol=params.protocol or self.spec.protocol,
             dictionary=params.dictionary,
@@ -90,21 +88,20 @@ class ReplaySource(Source):
             params=dict(params.protocol_params),
         )
 
-    def update(self, params: msgspec.Struct) -> bool:
+    def update(self, params: ReplayParams) -> bool:
         """Speed and looping change in place; anything else replays a new file from the start."""
-        assert isinstance(params, ReplayParams)
-        old = self._params
+        old = self.params
         if msgspec.structs.replace(params, speed=old.speed, loop=old.loop) != old:
             return False
-        self._params = self.params = params
+        self.params = params
         return True
 
     async def run(self) -> None:
         sequencer = Sequencer(self.name)
         while not self._stopping.is_set():
             try:
-                capture = CaptureFile(self._params.path)
-                snapshots = CaptureFile(self._params.snapshots) if self._params.snapshots else None
+                capture = CaptureFile(self.params.path)
+                snapshots = CaptureFile(self.params.snapshots) if self.params.snapshots else None
                 options = fix_separator_params(self.options(), capture)
                 # Dictionaries and schemas can take a moment to compile: off the event loop.
                 _kind, decoder = await asyncio.to_thread(
@@ -124,7 +121,7 @@ class ReplaySource(Source):
             )
             await self._pass(feed, capture, snapshots)
             self.passes += 1
-            if not self._params.loop:
+            if not self.params.loop:
                 return
 
     async def _pass(
@@ -139,7 +136,7 @@ class ReplaySource(Source):
         for ts_recv, payload, url in merge_snapshots(capture, snapshots):
             if stopping.is_set():
                 return
-            speed = self._params.speed
+            speed = self.params.speed
             if speed > 0 and ts_recv:
                 if not first_ts:
                     first_ts, anchor = ts_recv, loop.time()

@@ -33,14 +33,12 @@ class SimulatorParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
 
 @SOURCES.register
-class SimulatorSource(Source):
+class SimulatorSource(Source[SimulatorParams]):
     kind: ClassVar[str] = "simulator"
     Params: ClassVar[type[msgspec.Struct]] = SimulatorParams
 
-    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+    def __init__(self, name: str, spec: SourceSpec, params: SimulatorParams, emit: Emit) -> None:
         super().__init__(name, spec, params, emit)
-        assert isinstance(params, SimulatorParams)
-        self._params = params
         symbols = params.symbols or spec.symbols or list(PRESETS)
         self.simulator = MarketSimulator(
             symbols, seed=params.seed, rate=params.rate, stream=name, clock=time.time_ns
@@ -48,22 +46,21 @@ class SimulatorSource(Source):
         self._stopping = asyncio.Event()
         self.emitted = 0
 
-    def update(self, params: msgspec.Struct) -> bool:
+    def update(self, params: SimulatorParams) -> bool:
         """Rate, interval and limit change in place; other changes need a new simulator."""
-        assert isinstance(params, SimulatorParams)
-        old = self._params
+        old = self.params
         if (params.symbols, params.seed) != (old.symbols, old.seed):
             return False
-        self._params = self.params = params
+        self.params = params
         return True
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        params = self._params
+        params = self.params
         anchor_time, anchor_count = loop.time(), self.emitted
         while not self._stopping.is_set():
-            if params is not self._params:  # new rate: pace from now, no burst of "owed" events
-                params = self._params
+            if params is not self.params:  # new rate: pace from now, no burst of "owed" events
+                params = self.params
                 anchor_time, anchor_count = loop.time(), self.emitted
             # Pace by the events owed since the anchor, so a slow batch is caught up, not lost...
             owed = int((loop.time() - anchor_time) * params.rate) - (self.emitted - anchor_count)

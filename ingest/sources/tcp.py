@@ -90,14 +90,12 @@ def frame_outgoing(framing: FramingKind, data: bytes, length_width: int = 4) -> 
 
 
 @SOURCES.register
-class TcpSource(ReconnectingSource):
+class TcpSource(ReconnectingSource[TcpParams]):
     kind: ClassVar[str] = "tcp"
     Params: ClassVar[type[msgspec.Struct]] = TcpParams
 
-    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+    def __init__(self, name: str, spec: SourceSpec, params: TcpParams, emit: Emit) -> None:
         super().__init__(name, spec, params, emit)
-        assert isinstance(params, TcpParams)
-        self._params = params
         self.host, self.port = parse_address(params.address or spec.endpoint)
         self.framing: FramingKind = params.framing or ("fix" if spec.protocol == "fix" else "line")
         self._writer: asyncio.StreamWriter | None = None
@@ -108,10 +106,10 @@ class TcpSource(ReconnectingSource):
         return self._writer is not None
 
     async def _session(self) -> None:
-        if self._params.fix_session is not None:
-            await self._fix_session(self._params.fix_session)
+        if self.params.fix_session is not None:
+            await self._fix_session(self.params.fix_session)
             return
-        params = self._params
+        params = self.params
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port, limit=params.read_size),
@@ -160,7 +158,7 @@ class TcpSource(ReconnectingSource):
         try:
             try:
                 await asyncio.wait_for(
-                    asyncio.shield(initiator.wait_logged_on()), self._params.connect_timeout
+                    asyncio.shield(initiator.wait_logged_on()), self.params.connect_timeout
                 )
             except TimeoutError:
                 if not running.done():
@@ -170,7 +168,7 @@ class TcpSource(ReconnectingSource):
                 return
             if self._connected():
                 self.emit(self.feed.status("SYNCING", "FIX session logged on again"))
-            if self._params.market_data_request:
+            if self.params.market_data_request:
                 initiator.send("V", market_data_request(self.connections, self.feed.symbols))
             await running
         except (OSError, TimeoutError) as exc:
@@ -190,12 +188,12 @@ class TcpSource(ReconnectingSource):
     async def _read(self, reader: asyncio.StreamReader) -> None:
         framer = make_framer(
             self.framing,
-            length_width=self._params.length_width,
-            max_message=self._params.max_message_size,
+            length_width=self.params.length_width,
+            max_message=self.params.max_message_size,
         )
         on_message = self.feed.on_message
         snapshots = self.snapshots
-        read_size = self._params.read_size
+        read_size = self.params.read_size
         clock = time.time_ns
         while True:
             chunk = await reader.read(read_size)
@@ -207,10 +205,9 @@ class TcpSource(ReconnectingSource):
             if snapshots is not None:
                 snapshots.poll()
 
-    def update(self, params: msgspec.Struct) -> bool:
+    def update(self, params: TcpParams) -> bool:
         """Backoff cap and timeouts change in place; anything else reconnects."""
-        assert isinstance(params, TcpParams)
-        old = self._params
+        old = self.params
         same = msgspec.structs.replace(
             params,
             backoff_max=old.backoff_max,
@@ -219,7 +216,7 @@ class TcpSource(ReconnectingSource):
         if same != old:
             return False
         self.backoff.maximum = max(params.backoff_max, self.backoff.initial)
-        self._params = self.params = params
+        self.params = params
         return True
 
     async def stop(self) -> None:

@@ -117,14 +117,12 @@ def _same(receiver: _Receiver) -> _Receiver:
 
 
 @SOURCES.register
-class UdpSource(FeedAttributes, Source):
+class UdpSource(FeedAttributes, Source[UdpParams]):
     kind: ClassVar[str] = "udp"
     Params: ClassVar[type[msgspec.Struct]] = UdpParams
 
-    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+    def __init__(self, name: str, spec: SourceSpec, params: UdpParams, emit: Emit) -> None:
         super().__init__(name, spec, params, emit)
-        assert isinstance(params, UdpParams)
-        self._params = params
         texts = params.channels or [c for c in spec.endpoint.split(",") if c.strip()]
         if not 1 <= len(texts) <= 2:
             raise ValueError(f"udp source {name!r} needs one or two channels (A, B)")
@@ -144,7 +142,7 @@ class UdpSource(FeedAttributes, Source):
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        params = self._params
+        params = self.params
         transports: list[asyncio.DatagramTransport] = []
         try:
             for channel in self.channels:
@@ -163,8 +161,8 @@ class UdpSource(FeedAttributes, Source):
             for transport in transports:
                 transport.close()
 
-    def update(self, params: msgspec.Struct) -> bool:
-        return params == self._params
+    def update(self, params: UdpParams) -> bool:
+        return params == self.params
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -65,14 +65,12 @@ class WebSocketParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
 
 @SOURCES.register
-class WebSocketSource(ReconnectingSource):
+class WebSocketSource(ReconnectingSource[WebSocketParams]):
     kind: ClassVar[str] = "websocket"
     Params: ClassVar[type[msgspec.Struct]] = WebSocketParams
 
-    def __init__(self, name: str, spec: SourceSpec, params: msgspec.Struct, emit: Emit) -> None:
+    def __init__(self, name: str, spec: SourceSpec, params: WebSocketParams, emit: Emit) -> None:
         super().__init__(name, spec, params, emit)
-        assert isinstance(params, WebSocketParams)
-        self._params = params
         self.url = params.url or spec.endpoint or self.feed.url()
         if not self.url:
             raise ValueError(f"websocket source {name!r}: no url (params, endpoint or mapping)")
@@ -83,14 +81,14 @@ class WebSocketSource(ReconnectingSource):
         return self._connection is not None
 
     def _subscribe_frames(self) -> list[str | bytes]:
-        if self._params.subscribe:
-            return list(self._params.subscribe)
+        if self.params.subscribe:
+            return list(self.params.subscribe)
         # The mapping's templates are JSON text: send them as text frames.
         return [message.decode() for message in self.feed.subscribe_messages()]
 
     async def _session(self) -> None:
         """One connection: connect, subscribe, read until it drops (or stop)."""
-        params = self._params
+        params = self.params
         try:
             async with connect(
                 self.url,
@@ -141,15 +139,14 @@ class WebSocketSource(ReconnectingSource):
         fix_params = getattr(decoder, "params", None)
         return self.feed.protocol == "fix" and getattr(fix_params, "separator", "\x01") == "\x01"
 
-    def update(self, params: msgspec.Struct) -> bool:
+    def update(self, params: WebSocketParams) -> bool:
         """Only the backoff cap and timeouts change in place; anything else reconnects."""
-        assert isinstance(params, WebSocketParams)
-        old = self._params
+        old = self.params
         keep = ("url", "symbols", "protocol_params", "subscribe", "snapshot_base")
         if any(getattr(old, key) != getattr(params, key) for key in keep):
             return False
         self.backoff.maximum = max(params.backoff_max, self.backoff.initial)
-        self._params = self.params = params
+        self.params = params
         return True
 
     async def stop(self) -> None:

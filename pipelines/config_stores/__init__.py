@@ -8,6 +8,7 @@ from ``CONSUL_HTTP_TOKEN``, or ``?token=`` where the URL itself is kept secret).
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipelines.config_stores import consul_store, file, redis_store
@@ -33,7 +34,7 @@ __all__ = [
 _STORE_QUERY_KEYS = frozenset({"key", "poll_interval"})
 
 
-def open_store(url: str) -> ConfigStore:
+def open_store(url: str) -> ConfigStore[Any]:
     """Open the store a URL names; unknown schemes and bad params raise ValueError/LookupError."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -59,5 +60,5 @@ def open_store(url: str) -> ConfigStore:
     else:
         kind, raw = parts.scheme, dict(query)
     store_type = CONFIG_STORES.get(kind)
-    store: ConfigStore = store_type(CONFIG_STORES.params(kind, raw))
+    store: ConfigStore[Any] = store_type(CONFIG_STORES.params(kind, raw))
     return store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import msgspec
 
@@ -22,9 +22,19 @@ class VersionConflict(RuntimeError):
         super().__init__(f"expected stored version {expected}, found {actual}")
 
 
-class ConfigStore(ABC):
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+class ConfigStore(ABC, Generic[P]):
+    """Generic in its params: ``class FileStore(ConfigStore[FileParams])`` gets ``self.params``
+    typed ``FileParams``. ``Params`` names the same struct at run time (a ClassVar cannot hold a
+    type variable); ``Registry.register`` refuses a plugin whose two disagree."""
+
     kind: ClassVar[str]
     Params: ClassVar[type[msgspec.Struct]]
+
+    def __init__(self, params: P) -> None:
+        self.params = params
 
     @abstractmethod
     def get(self) -> PipelineSpec | None:
@@ -39,7 +49,7 @@ class ConfigStore(ABC):
     def watch(self) -> AsyncIterator[PipelineSpec]:
         """Yield the current spec (once there is one), then every newer version."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to release
+    def close(self) -> None:
         """Release connections; the default has none."""
 
 

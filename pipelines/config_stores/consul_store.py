@@ -58,13 +58,12 @@ class ConsulStoreParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
 
 
 @CONFIG_STORES.register
-class ConsulStore(ConfigStore):
+class ConsulStore(ConfigStore[ConsulStoreParams]):
     kind: ClassVar[str] = "consul"
     Params: ClassVar[type[msgspec.Struct]] = ConsulStoreParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, ConsulStoreParams)
-        self.params = params
+    def __init__(self, params: ConsulStoreParams) -> None:
+        super().__init__(params)
         self.key = params.key
         self._client = consul.Consul(**self._client_args())
 

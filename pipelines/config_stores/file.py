@@ -40,13 +40,12 @@ class FileParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 
 
 @CONFIG_STORES.register
-class FileStore(ConfigStore):
+class FileStore(ConfigStore[FileParams]):
     kind: ClassVar[str] = "file"
     Params: ClassVar[type[msgspec.Struct]] = FileParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, FileParams)
-        self.params = params
+    def __init__(self, params: FileParams) -> None:
+        super().__init__(params)
         self.path = os.path.abspath(params.path)
 
     @contextmanager

@@ -52,13 +52,12 @@ class RedisStoreParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
 
 
 @CONFIG_STORES.register
-class RedisStore(ConfigStore):
+class RedisStore(ConfigStore[RedisStoreParams]):
     kind: ClassVar[str] = "redis"
     Params: ClassVar[type[msgspec.Struct]] = RedisStoreParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, RedisStoreParams)
-        self.params = params
+    def __init__(self, params: RedisStoreParams) -> None:
+        super().__init__(params)
         self.key = params.key
         self.channel = f"{params.key}:changed"
         self._client = redis.Redis.from_url(params.url, socket_connect_timeout=2.0)

@@ -9,7 +9,7 @@ called on the pipeline's thread and must never block: a sink that talks to the n
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import msgspec
 
@@ -21,6 +21,8 @@ __all__ = ["Routed", "Sink", "SinkContext"]
 
 Routed = list[tuple[str, Event]]
 
+P = TypeVar("P", bound=msgspec.Struct)
+
 
 class SinkContext(msgspec.Struct, frozen=True, kw_only=True):
     """What a sink may need to know about the worker running it."""
@@ -29,13 +31,15 @@ class SinkContext(msgspec.Struct, frozen=True, kw_only=True):
     shm_prefix: str = ""
 
 
-class Sink(ABC):
+class Sink(ABC, Generic[P]):
+    """Generic in its params: ``class ShmSink(Sink[ShmParams])`` gets ``self.params`` typed
+    ``ShmParams``. ``Params`` names the same struct at run time (a ClassVar cannot hold a type
+    variable); ``Registry.register`` refuses a plugin whose two disagree."""
+
     kind: ClassVar[str]
     Params: ClassVar[type[msgspec.Struct]]
 
-    def __init__(
-        self, name: str, spec: SinkSpec, params: msgspec.Struct, context: SinkContext
-    ) -> None:
+    def __init__(self, name: str, spec: SinkSpec, params: P, context: SinkContext) -> None:
         self.name = name
         self.params = params
         self.context = context
@@ -58,7 +62,7 @@ class Sink(ABC):
     def publish(self, routed: Routed) -> None:
         """Deliver the selected pairs without blocking."""
 
-    def update(self, params: msgspec.Struct) -> bool:
+    def update(self, params: P) -> bool:
         """Take new params in place; False means the caller must replace the sink."""
         return params == self.params
 

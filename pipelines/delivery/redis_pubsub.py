@@ -40,16 +40,14 @@ class RedisParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 
 
 @SINKS.register
-class RedisSink(Sink):
+class RedisSink(Sink[RedisParams]):
     kind: ClassVar[str] = "redis"
     Params: ClassVar[type[msgspec.Struct]] = RedisParams
 
     def __init__(
-        self, name: str, spec: SinkSpec, params: msgspec.Struct, context: SinkContext
+        self, name: str, spec: SinkSpec, params: RedisParams, context: SinkContext
     ) -> None:
         super().__init__(name, spec, params, context)
-        assert isinstance(params, RedisParams)
-        self._params = params
         self._queue: deque[Routed] = deque()
         self._pending = 0
         self._lock = threading.Lock()
@@ -71,7 +69,7 @@ class RedisSink(Sink):
             return
         size = len(selected)
         with self._lock:
-            if self._pending + size > self._params.queue_size:
+            if self._pending + size > self.params.queue_size:
                 self.dropped += size
                 return
             self._queue.append(selected)
@@ -80,7 +78,7 @@ class RedisSink(Sink):
 
     def _drain(self) -> None:
         backoff = 0.5
-        prefix = self._params.channel_prefix
+        prefix = self.params.channel_prefix
         while not self._stop.is_set():
             self._wake.wait(0.5)
             self._wake.clear()

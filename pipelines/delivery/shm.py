@@ -24,15 +24,12 @@ class ShmParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 
 @SINKS.register
-class ShmSink(Sink):
+class ShmSink(Sink[ShmParams]):
     kind: ClassVar[str] = "shm"
     Params: ClassVar[type[msgspec.Struct]] = ShmParams
 
-    def __init__(
-        self, name: str, spec: SinkSpec, params: msgspec.Struct, context: SinkContext
-    ) -> None:
+    def __init__(self, name: str, spec: SinkSpec, params: ShmParams, context: SinkContext) -> None:
         super().__init__(name, spec, params, context)
-        assert isinstance(params, ShmParams)
         prefix = params.prefix or context.shm_prefix or default_prefix()
         self.path = ring_path(prefix, context.worker_index)
         self.writer = RingWriter(self.path, slots=params.slots, slot_size=params.slot_size)

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class _Plan(msgspec.Struct):
     calculators: dict[str, CalculatorEntry]
     sink_specs: dict[str, tuple[SinkSpec, msgspec.Struct]]
-    new_sinks: dict[str, Sink]
+    new_sinks: dict[str, Sink[Any]]
     source_updates: dict[str, tuple[msgspec.Struct, RunningSource]]  # in place, else replacement
     source_starts: dict[str, RunningSource]
     source_stops: list[str]
@@ -75,7 +75,7 @@ class SpecApplier:
                 entry.build()  # a constructor that fails rejects the spec now, not mid-commit
                 calculators[name] = entry
         sink_specs: dict[str, tuple[SinkSpec, msgspec.Struct]] = {}
-        new_sinks: dict[str, Sink] = {}
+        new_sinks: dict[str, Sink[Any]] = {}
         try:
             for name, sink_spec in new.sinks.items():
                 if not sink_spec.enabled:
@@ -124,7 +124,7 @@ class SpecApplier:
         pipeline.set_calculators(plan.calculators)
         pipeline.set_rules(plan.rules)
 
-        sinks: dict[str, Sink] = {}
+        sinks: dict[str, Sink[Any]] = {}
         for name, (sink_spec, params) in plan.sink_specs.items():
             sink = plan.new_sinks.get(name) or pipeline.sinks.pop(name)
             if sink.kind != sink_spec.kind or not sink.update(params):

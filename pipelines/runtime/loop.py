@@ -82,7 +82,7 @@ class FeedEntry:
     def __init__(
         self,
         update: Callable[..., float | None],
-        calc: Calculator,
+        calc: Calculator[Any],
         name: str,
         outputs: tuple[str, ...],
         description: str,
@@ -121,15 +121,15 @@ class SymbolState:
     def __init__(self, book: Book, keeper: BookKeeper) -> None:
         self.book = book
         self.keeper = keeper  # book health, rules and L3
-        self.calculators: dict[str, Calculator] = {}
+        self.calculators: dict[str, Calculator[Any]] = {}
         # Per-feed dispatch lists (see pipelines.core.calculators.base), built by wire().
         self.on_mid: list[FeedEntry] = []
         self.on_book: list[FeedEntry] = []
         self.on_trade: list[FeedEntry] = []
         self.on_trade_size: list[FeedEntry] = []
         # (name, calculator, description) by when they update: at book messages, at trades.
-        self.mid_calcs: list[tuple[str, Calculator, str]] = []
-        self.trade_calcs: list[tuple[str, Calculator, str]] = []
+        self.mid_calcs: list[tuple[str, Calculator[Any], str]] = []
+        self.trade_calcs: list[tuple[str, Calculator[Any], str]] = []
         self.mid: float | None = None
         self.values: dict[str, float] = {}
 
@@ -224,7 +224,7 @@ class Core:
     def __init__(self, admit: Admit, core_meter: StageMeter, sink_meter: StageMeter) -> None:
         self.admit = admit
         self.states: dict[str, dict[str, SymbolState | None]] = {}
-        self.sinks: dict[str, Sink] = {}
+        self.sinks: dict[str, Sink[Any]] = {}
         self.events_in = 0
         self.filtered = 0
         self.core_meter = core_meter

@@ -58,18 +58,22 @@ COMPILED = accel.compiled(_loop)
 
 
 class CalculatorEntry(msgspec.Struct, frozen=True):
-    """A calculator of the spec with validated params."""
+    """A calculator of the spec with validated params (its kind's own ``Params``: checked here,
+    since the instances it builds and reconfigures take them untyped)."""
 
     name: str
     spec: CalculatorSpec
     params: msgspec.Struct
 
+    def __post_init__(self) -> None:
+        CALCULATORS.check_params(self.spec.kind, self.params)
+
     def applies_to(self, symbol: str) -> bool:
         return not self.spec.symbols or symbol in self.spec.symbols
 
-    def build(self) -> Calculator:
+    def build(self) -> Calculator[Any]:
         plugin: Any = CALCULATORS.get(self.spec.kind)
-        calculator: Calculator = plugin(self.params)
+        calculator: Calculator[Any] = plugin(self.params)
         return calculator
 
 
@@ -114,11 +118,11 @@ class Pipeline:
         return self.core.states
 
     @property
-    def sinks(self) -> dict[str, Sink]:
+    def sinks(self) -> dict[str, Sink[Any]]:
         return self.core.sinks
 
     @sinks.setter
-    def sinks(self, sinks: dict[str, Sink]) -> None:
+    def sinks(self, sinks: dict[str, Sink[Any]]) -> None:
         self.core.sinks = sinks
 
     @property
@@ -159,7 +163,7 @@ class Pipeline:
                 if state is None:
                     continue
                 current = state.calculators
-                updated: dict[str, Calculator] = {}
+                updated: dict[str, Calculator[Any]] = {}
                 for name, entry in entries.items():
                     if not entry.applies_to(symbol):
                         continue

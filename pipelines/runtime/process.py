@@ -82,7 +82,7 @@ def run_worker(
     return _run(main)
 
 
-async def _specs(store: ConfigStore, strip_sources: bool) -> AsyncIterator[PipelineSpec]:
+async def _specs(store: ConfigStore[Any], strip_sources: bool) -> AsyncIterator[PipelineSpec]:
     async for spec in store.watch():
         # On the bus, sources run in the ingest process: the worker only consumes.
         yield msgspec.structs.replace(spec, sources={}) if strip_sources else spec

@@ -51,7 +51,7 @@ class RunningSource:
         self.name = name
         self.spec = spec
         self.active = True
-        self.source: Source | None = None
+        self.source: Source[Any] | None = None
         self.task: asyncio.Task[None] | None = None
 
 
@@ -118,7 +118,9 @@ class Worker:
     # -- sources -------------------------------------------------------------------------------
 
     def build_source(self, name: str, spec: SourceSpec, params: msgspec.Struct) -> RunningSource:
-        """Construct (not start) a source; constructors do no I/O, so this is safe to discard."""
+        """Construct (not start) a source; constructors do no I/O, so this is safe to discard.
+        ``params`` must be the source kind's own (what ``SOURCES.params`` returns): ParamsError."""
+        SOURCES.check_params(spec.kind, params)
         holder = RunningSource(name, spec)
         plugin: Any = SOURCES.get(spec.kind)
         holder.source = plugin(name, spec, params, self._emit_for(holder))
@@ -185,7 +187,7 @@ class Worker:
 
     async def follow(
         self,
-        store: ConfigStore,
+        store: ConfigStore[Any],
         on_applied: Callable[[PipelineSpec], Awaitable[None]] | None = None,
     ) -> None:
         """Apply every spec the store yields, forever."""

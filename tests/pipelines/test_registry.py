@@ -10,7 +10,18 @@ from typing import Annotated, ClassVar
 import msgspec
 import pytest
 
-from pipelines.registry import ParamsError, Registry, RegistryError
+from pipelines.core.calculators import Calculator, Ema, EmaParams, EmaTimeParams, SmaParams
+from pipelines.registry import (
+    CALCULATORS,
+    CONFIG_STORES,
+    RULES,
+    SINKS,
+    SOURCES,
+    ParamsError,
+    Registry,
+    RegistryError,
+    declared_params,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,6 +66,54 @@ def test_a_second_plugin_under_the_same_kind_is_refused() -> None:
 def test_a_plugin_without_params_struct_is_refused() -> None:
     with pytest.raises(RegistryError, match="no msgspec 'Params'"):
         make_registry().register(type("Bare", (), {"kind": "bare"}))
+
+
+class Mislabelled(Calculator[EmaParams]):
+    """Its code is typed for EmaParams, but the registry would validate and hand it SmaParams."""
+
+    kind: ClassVar[str] = "mislabelled"
+    Params: ClassVar[type[msgspec.Struct]] = SmaParams
+
+
+class Tuned(Ema):
+    kind: ClassVar[str] = "tuned"
+
+
+class Retyped(Ema):
+    kind: ClassVar[str] = "retyped"
+    Params: ClassVar[type[msgspec.Struct]] = EmaTimeParams
+
+
+def test_a_plugin_whose_params_are_not_its_generic_argument_is_refused() -> None:
+    registry: Registry[type] = Registry("widgets")
+    with pytest.raises(
+        RegistryError,
+        match="'mislabelled': Params is SmaParams but the class is generic in EmaParams",
+    ):
+        registry.register(Mislabelled)
+    registry.register(Tuned)  # a subclass keeps its parent's params type...
+    assert declared_params(Tuned) is EmaParams
+    with pytest.raises(RegistryError, match="Params is EmaTimeParams"):
+        registry.register(Retyped)  # ...and cannot swap in another struct
+
+
+@pytest.mark.parametrize(
+    "registry", [SOURCES, CALCULATORS, RULES, SINKS, CONFIG_STORES], ids=lambda r: r.name
+)
+def test_every_builtin_plugin_is_generic_in_its_own_params(registry: Registry[type]) -> None:
+    """What makes the registration check above bite: no built-in leaves its type argument out."""
+    builtins = [
+        p for _, p in registry.items() if p.__module__.startswith(("pipelines.", "ingest."))
+    ]
+    assert builtins
+    for plugin in builtins:
+        assert declared_params(plugin) is plugin.Params, plugin.kind
+
+
+def test_params_of_another_plugin_are_named_as_such() -> None:
+    CALCULATORS.check_params("sma", SmaParams(window=5))
+    with pytest.raises(ParamsError, match=r"^ema: params are EmaTimeParams, not EmaParams$"):
+        CALCULATORS.check_params("ema", EmaTimeParams())
 
 
 def test_params_are_validated_with_defaults() -> None:

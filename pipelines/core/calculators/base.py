@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from abc import ABC
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -36,14 +36,20 @@ CalculatorInput = Literal["mid", "trade"]
 SeriesInput = CalculatorInput
 Feed = Literal["mid", "trade", "trade_size", "book"]
 
+P = TypeVar("P", bound=msgspec.Struct)
 
-class Calculator(ABC):
+
+class Calculator(ABC, Generic[P]):
+    """Generic in its params: ``class Ema(Calculator[EmaParams])`` gets ``self.params`` typed
+    ``EmaParams``. ``Params`` names the same struct at run time (a ClassVar cannot hold a type
+    variable); ``Registry.register`` refuses a plugin whose two disagree."""
+
     kind: ClassVar[str]
     Params: ClassVar[type[msgspec.Struct]]
     outputs: ClassVar[tuple[str, ...]] = ()
     """Names of the outputs of a multi-output calculator; empty for one output."""
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: P) -> None:
         self.params = params
         self.results: list[float] = [0.0] * len(self.outputs)
 
@@ -65,7 +71,7 @@ class Calculator(ABC):
         """Fold in one value of the series (with its time in ns) and return the new output."""
         raise NotImplementedError(f"{self.kind} is not a series calculator")
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
+    def reconfigure(self, params: P) -> bool:
         """Take new params keeping state; False means the caller must build a fresh instance."""
         return False
 

@@ -80,13 +80,12 @@ class EmaParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 
 @CALCULATORS.register
-class Ema(Calculator):
+class Ema(Calculator[EmaParams]):
     kind: ClassVar[str] = "ema"
     Params: ClassVar[type[msgspec.Struct]] = EmaParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: EmaParams) -> None:
         super().__init__(params)
-        assert isinstance(params, EmaParams)
         self.kernel = kernel = Kernel(2.0 / (params.window + 1))
         # The kernel's bound method is the feed: no Python frame of the plugin per event.
         self.update = kernel.update  # type: ignore[method-assign]
@@ -96,16 +95,14 @@ class Ema(Calculator):
         """The current average (None before the first value)."""
         return self.kernel.value
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, EmaParams)
-        if params.input != getattr(self.params, "input", "mid"):
+    def reconfigure(self, params: EmaParams) -> bool:
+        if params.input != self.params.input:
             return False  # a different input series: the old average means nothing
         self.params = params
         self.kernel.alpha = 2.0 / (params.window + 1)
         return True
 
     def describe(self) -> str:
-        assert isinstance(self.params, EmaParams)
         return f"ema(window={self.params.window})"
 
 
@@ -116,15 +113,14 @@ class EmaTimeParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
 
 @CALCULATORS.register
-class EmaTime(Calculator):
+class EmaTime(Calculator[EmaTimeParams]):
     """``ema += (1 - exp(-ln2 * dt / half_life)) * (x - ema)``; values at the same ns weigh 0."""
 
     kind: ClassVar[str] = "ema_time"
     Params: ClassVar[type[msgspec.Struct]] = EmaTimeParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: EmaTimeParams) -> None:
         super().__init__(params)
-        assert isinstance(params, EmaTimeParams)
         rate = math.log(2.0) / (params.half_life * 1e9)  # per nanosecond
         self.kernel = kernel = TimeKernel(rate)
         self.update = kernel.update  # type: ignore[method-assign]
@@ -134,9 +130,8 @@ class EmaTime(Calculator):
         """The current average (None before the first value)."""
         return self.kernel.value
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, EmaTimeParams)
-        if params.input != getattr(self.params, "input", "mid"):
+    def reconfigure(self, params: EmaTimeParams) -> bool:
+        if params.input != self.params.input:
             return False
         self.params = params
         self.kernel.rate = math.log(2.0) / (params.half_life * 1e9)

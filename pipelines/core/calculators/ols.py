@@ -160,14 +160,13 @@ Kernel: type[OlsKernel] = _compiled.OlsKernel if _compiled is not None else OlsK
 
 
 @CALCULATORS.register
-class Ols(Rolling):
+class Ols(Rolling[OlsParams]):
     kind: ClassVar[str] = "ols"
     Params: ClassVar[type[msgspec.Struct]] = OlsParams
     kernel: OlsKernel  # or its compiled twin
     outputs: ClassVar[tuple[str, ...]] = ("slope", "intercept", "r2")
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, OlsParams)
+    def __init__(self, params: OlsParams) -> None:
         self.kernel = kernel = Kernel([0.0] * len(self.outputs), params.x == "time")
         super().__init__(params)
         self.results = kernel.results  # the kernel writes the outputs there
@@ -176,7 +175,7 @@ class Ols(Rolling):
         self.observe_x = kernel.observe_x  # type: ignore[method-assign]
 
     def feeds(self) -> list[tuple[Feed, Callable[..., float | None]]]:
-        params: OlsParams = self.params  # type: ignore[assignment]
+        params = self.params
         own: list[tuple[Feed, Callable[..., float | None]]] = [(params.input, self.update)]
         if params.x != "time":
             own.append((params.x, self.observe_x))
@@ -186,9 +185,8 @@ class Ols(Rolling):
         """A new value of the x series: held until the next y (replaced by the kernel's)."""
         self.kernel.observe_x(value, ts)
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, OlsParams)
-        old: OlsParams = self.params  # type: ignore[assignment]
+    def reconfigure(self, params: OlsParams) -> bool:
+        old = self.params
         if params.input != old.input or params.x != old.x:
             return False
         self.resize(params)

@@ -53,22 +53,21 @@ Kernel: type[SmaKernel] = _compiled.SmaKernel if _compiled is not None else SmaK
 
 
 @CALCULATORS.register
-class Sma(Rolling):
+class Sma(Rolling[SmaParams]):
     """mean = ref + sum(x - ref) / n over the window; until it fills, the mean of what is there."""
 
     kind: ClassVar[str] = "sma"
     Params: ClassVar[type[msgspec.Struct]] = SmaParams
     kernel: SmaKernel  # or its compiled twin
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: SmaParams) -> None:
         self.kernel = kernel = Kernel()
         super().__init__(params)
         # The kernel's bound method is the feed: no Python frame of the plugin per event.
         self.update = kernel.update  # type: ignore[method-assign]
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, SmaParams)
-        if params.input != getattr(self.params, "input", None):
+    def reconfigure(self, params: SmaParams) -> bool:
+        if params.input != self.params.input:
             return False
         self.resize(params)
         return True

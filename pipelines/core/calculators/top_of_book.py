@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -119,7 +119,10 @@ _compiled = accel.load("pipelines.core.calculators._ctop_of_book")
 _kernels = _compiled if _compiled is not None else sys.modules[__name__]
 
 
-class BookCalculator(Calculator):
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+class BookCalculator(Calculator[P]):
     """Fed with the consistent book; new params always apply in place (there is no state).
 
     A subclass sets ``kernel`` (an object with ``update_book(book, ts)``) before calling this
@@ -127,7 +130,7 @@ class BookCalculator(Calculator):
 
     kernel: Any
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: P) -> None:
         super().__init__(params)
         self.update_book = self.kernel.update_book  # type: ignore[method-assign]
 
@@ -141,7 +144,7 @@ class BookCalculator(Calculator):
     def update_book(self, book: Book, ts: int = 0) -> float | None:
         raise NotImplementedError
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
+    def reconfigure(self, params: P) -> bool:
         self.params = params
         return True
 
@@ -151,13 +154,13 @@ class MidParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 
 @CALCULATORS.register
-class Mid(BookCalculator):
+class Mid(BookCalculator[MidParams]):
     """``(best_bid + best_ask) / 2``."""
 
     kind: ClassVar[str] = "mid"
     Params: ClassVar[type[msgspec.Struct]] = MidParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: MidParams) -> None:
         self.kernel = _kernels.MidKernel()
         super().__init__(params)
 
@@ -167,13 +170,13 @@ class MicropriceParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
 
 
 @CALCULATORS.register
-class Microprice(BookCalculator):
+class Microprice(BookCalculator[MicropriceParams]):
     """``(bid * ask_size + ask * bid_size) / (bid_size + ask_size)``: the size-weighted mid."""
 
     kind: ClassVar[str] = "microprice"
     Params: ClassVar[type[msgspec.Struct]] = MicropriceParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: MicropriceParams) -> None:
         self.kernel = _kernels.MicropriceKernel()
         super().__init__(params)
 
@@ -184,17 +187,15 @@ class SpreadParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
 
 
 @CALCULATORS.register
-class Spread(BookCalculator):
+class Spread(BookCalculator[SpreadParams]):
     kind: ClassVar[str] = "spread"
     Params: ClassVar[type[msgspec.Struct]] = SpreadParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, SpreadParams)
+    def __init__(self, params: SpreadParams) -> None:
         self.kernel = _kernels.SpreadKernel(params.unit == "bps")
         super().__init__(params)
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, SpreadParams)
+    def reconfigure(self, params: SpreadParams) -> bool:
         self.params = params
         self.kernel.bps = params.unit == "bps"
         return True
@@ -206,19 +207,17 @@ class ImbalanceParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
 
 @CALCULATORS.register
-class Imbalance(BookCalculator):
+class Imbalance(BookCalculator[ImbalanceParams]):
     """``(bid_volume - ask_volume) / (bid_volume + ask_volume)`` over the top levels, in [-1, 1]."""
 
     kind: ClassVar[str] = "imbalance"
     Params: ClassVar[type[msgspec.Struct]] = ImbalanceParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, ImbalanceParams)
+    def __init__(self, params: ImbalanceParams) -> None:
         self.kernel = _kernels.ImbalanceKernel(params.levels)
         super().__init__(params)
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, ImbalanceParams)
+    def reconfigure(self, params: ImbalanceParams) -> bool:
         self.params = params
         self.kernel.levels = params.levels
         return True

@@ -101,22 +101,20 @@ Kernel: type[RealizedVolKernel] = (
 
 
 @CALCULATORS.register
-class RealizedVol(Rolling):
+class RealizedVol(Rolling[RealizedVolParams]):
     kind: ClassVar[str] = "realized_vol"
     Params: ClassVar[type[msgspec.Struct]] = RealizedVolParams
     kernel: RealizedVolKernel  # or its compiled twin
 
-    def __init__(self, params: msgspec.Struct) -> None:
-        assert isinstance(params, RealizedVolParams)
+    def __init__(self, params: RealizedVolParams) -> None:
         self.kernel = kernel = Kernel()
         kernel.configure(params.annualize, params.year_seconds)
         super().__init__(params)
         # The kernel's bound method is the feed: no Python frame of the plugin per event.
         self.update = kernel.update  # type: ignore[method-assign]
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, RealizedVolParams)
-        if params.input != getattr(self.params, "input", None):
+    def reconfigure(self, params: RealizedVolParams) -> bool:
+        if params.input != self.params.input:
             return False
         self.kernel.configure(params.annualize, params.year_seconds)
         self.resize(params)

@@ -62,14 +62,14 @@ Kernel: type[VwapKernel] = _compiled.VwapKernel if _compiled is not None else Vw
 
 
 @CALCULATORS.register
-class Vwap(Rolling):
+class Vwap(Rolling[VwapParams]):
     """``ref + sum(q * (p - ref)) / sum(q)``; None while the window holds no size."""
 
     kind: ClassVar[str] = "vwap"
     Params: ClassVar[type[msgspec.Struct]] = VwapParams
     kernel: VwapKernel  # or its compiled twin
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: VwapParams) -> None:
         self.kernel = kernel = Kernel()
         super().__init__(params)
         # The kernel's bound method is the feed: no Python frame of the plugin per event.
@@ -86,6 +86,6 @@ class Vwap(Rolling):
         """Fold in one trade (price and size in instrument units); replaced by the kernel's."""
         return self.kernel.update_trade(price, size, ts)
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
+    def reconfigure(self, params: VwapParams) -> bool:
         self.resize(params)
         return True

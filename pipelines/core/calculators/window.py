@@ -22,7 +22,7 @@ from __future__ import annotations
 import sys
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -142,17 +142,20 @@ class RollingKernel(ABC):
         """Rebuild the running sums from the retained entries, around a fresh reference."""
 
 
-class Rolling(Calculator):
+W = TypeVar("W", bound=WindowParams)
+
+
+class Rolling(Calculator[W]):
     """A calculator over a window: owns a kernel (see :class:`RollingKernel`) built by the
     subclass's ``__init__`` (before calling this one), sized here from the params."""
 
     kernel: WindowKernel
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: W) -> None:
         super().__init__(params)
         self.kernel.set_window(*window_limits(params))
 
-    def resize(self, params: msgspec.Struct) -> None:
+    def resize(self, params: W) -> None:
         """A new window keeps the retained entries that fit it (a longer window fills up)."""
         self.params = params
         self.kernel.resize(*window_limits(params))

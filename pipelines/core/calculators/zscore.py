@@ -83,20 +83,19 @@ Kernel: type[ZScoreKernel] = _compiled.ZScoreKernel if _compiled is not None els
 
 
 @CALCULATORS.register
-class ZScore(Rolling):
+class ZScore(Rolling[ZScoreParams]):
     kind: ClassVar[str] = "zscore"
     Params: ClassVar[type[msgspec.Struct]] = ZScoreParams
     kernel: ZScoreKernel  # or its compiled twin
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: ZScoreParams) -> None:
         self.kernel = kernel = Kernel()
         super().__init__(params)
         # The kernel's bound method is the feed: no Python frame of the plugin per event.
         self.update = kernel.update  # type: ignore[method-assign]
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, ZScoreParams)
-        if params.input != getattr(self.params, "input", None):
+    def reconfigure(self, params: ZScoreParams) -> bool:
+        if params.input != self.params.input:
             return False
         self.resize(params)
         return True

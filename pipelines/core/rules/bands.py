@@ -107,14 +107,12 @@ class PriceBandKernel:
 
 
 @RULES.register
-class PriceBand(Rule):
+class PriceBand(Rule[PriceBandParams]):
     kind: ClassVar[str] = "price_band"
     Params: ClassVar[type[msgspec.Struct]] = PriceBandParams
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: PriceBandParams) -> None:
         super().__init__(params)
-        assert isinstance(params, PriceBandParams)
-        self.p = params
         self.inputs: frozenset[RuleInput] = frozenset(
             {"trade" if params.input == "trade" else "book"}
         )
@@ -129,10 +127,10 @@ class PriceBand(Rule):
         """The EWM mean and variance the band is centred on."""
         return self.kernel.reference
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        if not isinstance(params, PriceBandParams) or params.input != self.p.input:
+    def reconfigure(self, params: PriceBandParams) -> bool:
+        if params.input != self.params.input:
             return False
-        self.params = self.p = params
+        self.params = params
         self.kernel.configure(params)
         return True
 
@@ -187,15 +185,13 @@ TradeKernel: type[SpikeKernel] = _compiled.SpikeKernel if _compiled is not None 
 
 
 @RULES.register
-class Spike(Rule):
+class Spike(Rule[SpikeParams]):
     kind: ClassVar[str] = "spike"
     Params: ClassVar[type[msgspec.Struct]] = SpikeParams
     inputs: frozenset[RuleInput] = frozenset({"trade"})
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: SpikeParams) -> None:
         super().__init__(params)
-        assert isinstance(params, SpikeParams)
-        self.p = params
         self.kernel = kernel = TradeKernel(params)
         self.check_trade = kernel.check_trade  # type: ignore[method-assign]
 
@@ -207,9 +203,9 @@ class Spike(Rule):
     def sizes(self) -> _Ewm:
         return self.kernel.sizes
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        if not isinstance(params, SpikeParams) or params.metric != self.p.metric:
+    def reconfigure(self, params: SpikeParams) -> bool:
+        if params.metric != self.params.metric:
             return False
-        self.params = self.p = params
+        self.params = params
         self.kernel.configure(params)
         return True

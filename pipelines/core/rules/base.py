@@ -15,7 +15,7 @@ methods as their hooks.
 from __future__ import annotations
 
 from abc import ABC
-from typing import ClassVar, Literal
+from typing import ClassVar, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -34,12 +34,19 @@ class RuleParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     severity: Literal["info", "warning", "critical"] = "warning"
 
 
-class Rule(ABC):
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+class Rule(ABC, Generic[P]):
+    """Generic in its params: ``class Spike(Rule[SpikeParams])`` gets ``self.params`` typed
+    ``SpikeParams``. ``Params`` names the same struct at run time (a ClassVar cannot hold a type
+    variable); ``Registry.register`` refuses a plugin whose two disagree."""
+
     kind: ClassVar[str]
     Params: ClassVar[type[msgspec.Struct]]
     inputs: frozenset[RuleInput] = frozenset()
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: P) -> None:
         self.params = params
 
     def check_book(self, book: Book) -> str | None:
@@ -62,6 +69,6 @@ class Rule(ABC):
         """A gap in the book's sequence was seen at ``ts_ns``."""
         return None
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
+    def reconfigure(self, params: P) -> bool:
         """Take new params keeping state; False means the caller must build a fresh instance."""
         return False

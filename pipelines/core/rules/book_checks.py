@@ -109,14 +109,13 @@ SpreadKernel: type[MaxSpreadKernel] = (
 
 
 @RULES.register
-class CrossedBook(Rule):
+class CrossedBook(Rule[CrossedBookParams]):
     kind: ClassVar[str] = "crossed_book"
     Params: ClassVar[type[msgspec.Struct]] = CrossedBookParams
     inputs: frozenset[RuleInput] = frozenset({"book"})
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: CrossedBookParams) -> None:
         super().__init__(params)
-        assert isinstance(params, CrossedBookParams)
         self.kernel = kernel = CrossedKernel(params.include_locked)
         # The kernel's bound methods are the hooks: no Python frame of the rule per event.
         self.check_book = kernel.check_book  # type: ignore[method-assign]
@@ -126,29 +125,25 @@ class CrossedBook(Rule):
     def include_locked(self) -> bool:
         return self.kernel.include_locked
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, CrossedBookParams)
+    def reconfigure(self, params: CrossedBookParams) -> bool:
         self.params = params
         self.kernel.include_locked = params.include_locked
         return True
 
 
 @RULES.register
-class MaxSpread(Rule):
+class MaxSpread(Rule[MaxSpreadParams]):
     kind: ClassVar[str] = "max_spread"
     Params: ClassVar[type[msgspec.Struct]] = MaxSpreadParams
     inputs: frozenset[RuleInput] = frozenset({"book"})
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: MaxSpreadParams) -> None:
         super().__init__(params)
-        assert isinstance(params, MaxSpreadParams)
-        self.p = params
         self.kernel = kernel = SpreadKernel(params.max_bps, params.max_spread)
         self.check_book = kernel.check_book  # type: ignore[method-assign]
         self.check_top = kernel.check_top  # type: ignore[method-assign]
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, MaxSpreadParams)
-        self.params = self.p = params
+    def reconfigure(self, params: MaxSpreadParams) -> bool:
+        self.params = params
         self.kernel.configure(params.max_bps, params.max_spread)
         return True

@@ -59,11 +59,13 @@ class RuleStats:
 
 
 class RuleEntry:
-    """A rule of the spec with validated params and its counters."""
+    """A rule of the spec with validated params (its kind's own ``Params``: checked here, since
+    the instances it builds and reconfigures take them untyped) and its counters."""
 
     __slots__ = ("name", "params", "spec", "stats")
 
     def __init__(self, name: str, spec: RuleSpec, params: msgspec.Struct) -> None:
+        RULES.check_params(spec.kind, params)
         self.name = name
         self.spec = spec
         self.params = params
@@ -72,9 +74,9 @@ class RuleEntry:
     def applies_to(self, symbol: str) -> bool:
         return not self.spec.symbols or symbol in self.spec.symbols
 
-    def build(self) -> Rule:
+    def build(self) -> Rule[Any]:
         plugin: Any = RULES.get(self.spec.kind)
-        rule: Rule = plugin(self.params)
+        rule: Rule[Any] = plugin(self.params)
         return rule
 
 
@@ -83,7 +85,7 @@ class BoundRule:
 
     __slots__ = ("action", "active", "check_top", "entry", "name", "rule", "stats")
 
-    def __init__(self, entry: RuleEntry, rule: Rule) -> None:
+    def __init__(self, entry: RuleEntry, rule: Rule[Any]) -> None:
         self.entry = entry
         self.name = entry.name
         self.rule = rule

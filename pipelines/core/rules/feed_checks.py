@@ -22,18 +22,16 @@ class StaleFeedParams(RuleParams, frozen=True):
 
 
 @RULES.register
-class StaleFeed(Rule):
+class StaleFeed(Rule[StaleFeedParams]):
     kind: ClassVar[str] = "stale_feed"
     Params: ClassVar[type[msgspec.Struct]] = StaleFeedParams
     inputs: frozenset[RuleInput] = frozenset({"tick"})
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: StaleFeedParams) -> None:
         super().__init__(params)
-        assert isinstance(params, StaleFeedParams)
         self.limit_ns = params.max_silence_ms * 1_000_000
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, StaleFeedParams)
+    def reconfigure(self, params: StaleFeedParams) -> bool:
         self.params, self.limit_ns = params, params.max_silence_ms * 1_000_000
         return True
 
@@ -52,20 +50,18 @@ class GapRateParams(RuleParams, frozen=True):
 
 
 @RULES.register
-class GapRate(Rule):
+class GapRate(Rule[GapRateParams]):
     kind: ClassVar[str] = "gap_rate"
     Params: ClassVar[type[msgspec.Struct]] = GapRateParams
     inputs: frozenset[RuleInput] = frozenset({"gap", "tick"})
 
-    def __init__(self, params: msgspec.Struct) -> None:
+    def __init__(self, params: GapRateParams) -> None:
         super().__init__(params)
-        assert isinstance(params, GapRateParams)
         self.window_ns = int(params.window_s * 1e9)
         # The last max_gaps + 1 gap times: the rate is exceeded when the oldest is in the window.
         self.times: deque[int] = deque(maxlen=params.max_gaps + 1)
 
-    def reconfigure(self, params: msgspec.Struct) -> bool:
-        assert isinstance(params, GapRateParams)
+    def reconfigure(self, params: GapRateParams) -> bool:
         self.params, self.window_ns = params, int(params.window_s * 1e9)
         self.times = deque(self.times, maxlen=params.max_gaps + 1)
         return True
