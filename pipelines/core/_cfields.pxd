@@ -3,7 +3,10 @@
 # type is known EXACTLY (``type(event) is BookDelta``), a field is the pointer at the descriptor's
 # offset. ``getattr`` costs ~10 ns a field; this costs a load. Any other type (a subclass, a duck)
 # goes through ``getattr`` as the reference does.
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
+
+cdef extern from "Python.h":
+    bint PyType_IsSubtype(PyTypeObject* a, PyTypeObject* b)
 
 cdef extern from *:
     """

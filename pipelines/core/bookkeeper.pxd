@@ -1,10 +1,15 @@
 # C types of pipelines/core/bookkeeper.py (one source, docs/decisions/0117): the compiled keeper
 # holds the compiled Book (the twin _cbook) and BookHealth, and the pipeline loop calls its
 # per-event methods in C.
+cimport cython
 from pipelines.core._cbook cimport Book as CBook
 from pipelines.core.health cimport BookHealth
 
+cdef bint COMPILED
+cdef Py_ssize_t BATCH_END
 
+
+@cython.final
 cdef class BookKeeper:
     cdef public CBook book
     cdef public BookHealth health

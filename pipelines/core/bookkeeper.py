@@ -24,15 +24,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cython
+
 from pipelines.core.book import Book
 from pipelines.core.health import BookHealth
 from pipelines.core.l3 import L3Book
 from pipelines.core.rules.engine import SymbolRules
 from pipelines.events import BookDelta, BookSnapshot, Event, Order, Status, Trade
 
+if cython.compiled:  # C calls (a Python import would call them through Python)
+    from cython.cimports.pipelines.core.fields import read, slot_offset
+else:
+    from pipelines.core.fields import read, slot_offset
+
 __all__ = ["BookKeeper"]
 
 Append = Callable[[Event], None]
+
+COMPILED: bool = cython.compiled
+# Compiled, a BookDelta's batch_end is read at its slot (pipelines.core.fields; -1: getattr).
+BATCH_END = slot_offset(
+    BookDelta,
+    "batch_end",
+    BookDelta(stream="s", symbol="x", seq=1, ts_recv=1, side="bid", price=1, size=1, action="new"),
+)
 
 
 class BookKeeper:
@@ -56,6 +71,8 @@ class BookKeeper:
             self.l2_fed = True
             self.l3 = None  # the venue sends levels: they are the book
         self.book.apply(delta)
+        if COMPILED and type(delta) is BookDelta:
+            return bool(read(delta, BATCH_END, "batch_end"))
         return delta.batch_end
 
     def snapshot(self, snapshot: BookSnapshot, out: Append) -> bool:

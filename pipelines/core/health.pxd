@@ -1,8 +1,10 @@
 # C types of pipelines/core/health.py (one source, docs/decisions/0117): BookHealth becomes a C
 # class whose per-message methods the compiled BookKeeper calls without Python dispatch.
+cimport cython
 
 
 
+@cython.final
 cdef class BookHealth:
     cdef public object stream
     cdef public object symbol

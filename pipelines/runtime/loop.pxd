@@ -7,9 +7,13 @@ from pipelines.core.bookkeeper cimport BookKeeper
 from pipelines.core.calculators.kernel cimport SeriesKernel
 
 
+cdef bint COMPILED
+cdef Py_ssize_t STREAM, SYMBOL, SEQ, TS_RECV
+
 cpdef double now() except? -1.0
 
 
+@cython.final
 cdef class FeedEntry:
     cdef readonly object update
     cdef readonly object calc
@@ -19,6 +23,7 @@ cdef class FeedEntry:
     cdef readonly SeriesKernel kernel
 
 
+@cython.final
 cdef class SymbolState:
     cdef public CBook book
     cdef public BookKeeper keeper
@@ -33,26 +38,34 @@ cdef class SymbolState:
     cdef public dict values
 
 
+@cython.final
 cdef class StageMeter:
     cdef public object _in
     cdef public object _out
     cdef public object _latency
-    cdef public object events_in
-    cdef public object events_out
-    cdef public list bounds
-    cdef public list counts
+    cdef public long long events_in
+    cdef public long long events_out
+    cdef double[::1] bounds
+    cdef long long[::1] counts
+    cdef Py_ssize_t buckets
     cdef public double sum
 
-    cpdef batch(self, events_in, events_out, double seconds)
+    cpdef batch(self, long long events_in, long long events_out, double seconds)
+    @cython.locals(index=Py_ssize_t, counted=bint)
     cpdef flush(self)
 
 
+@cython.locals(low=Py_ssize_t, high=Py_ssize_t, middle=Py_ssize_t)
+cpdef Py_ssize_t bucket(double[::1] bounds, Py_ssize_t count, double seconds) except -1
+
+
+@cython.final
 cdef class Core:
     cdef public object admit
     cdef public dict states
     cdef public dict sinks
-    cdef public object events_in
-    cdef public object filtered
+    cdef public long long events_in
+    cdef public long long filtered
     cdef public StageMeter core_meter
     cdef public StageMeter sink_meter
     cdef public double flush_at
@@ -61,9 +74,9 @@ cdef class Core:
 
     cpdef flush_metrics(self)
     @cython.locals(
-        state=SymbolState, keeper=BookKeeper, out=list, states=dict, build=bint,
+        state=SymbolState, keeper=BookKeeper, out=list, states=dict, symbols=dict, build=bint,
         unbuilt=Py_ssize_t, filtered=Py_ssize_t, count=Py_ssize_t,
-        started=double, finished=double,
+        started=double, finished=double, compiled=bint, fields=bint,
     )
     cpdef process(self, list batch)
     @cython.locals(cache=dict, routed=list, topics=dict)

@@ -14,6 +14,7 @@ Python when it is not built.
 from __future__ import annotations
 
 import time
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any
@@ -35,11 +36,15 @@ from pipelines.events import (
     Order,
     Status,
     Trade,
+    _EventBase,
 )
 from pipelines.topics import event_topic
 
 if cython.compiled:
+    from cython.cimports.pipelines.core.fields import is_subtype, read, slot_offset
     from cython.cimports.posix.time import CLOCK_MONOTONIC, clock_gettime, timespec
+else:  # the same functions, called through Python
+    from pipelines.core.fields import is_subtype, read, slot_offset
 
 __all__ = [
     "METRICS_FLUSH_S",
@@ -48,6 +53,7 @@ __all__ = [
     "FeedEntry",
     "StageMeter",
     "SymbolState",
+    "bucket",
     "now",
 ]
 
@@ -58,6 +64,15 @@ every timer tick when they stop): see :class:`StageMeter`."""
 
 Admit = Callable[[Event], "SymbolState | None"]
 Append = Callable[[Event], None]
+
+COMPILED: bool = cython.compiled
+# Every event type derives from _EventBase, whose slots sit at the same offsets in each
+# subclass: compiled, the loop reads them there (pipelines.core.fields; -1: getattr).
+_SAMPLE = Metric(stream="s", symbol="x", seq=1, ts_recv=2, name="n", value=0.0, source="")
+STREAM = slot_offset(_EventBase, "stream", _SAMPLE)
+SYMBOL = slot_offset(_EventBase, "symbol", _SAMPLE)
+SEQ = slot_offset(_EventBase, "seq", _SAMPLE)
+TS_RECV = slot_offset(_EventBase, "ts_recv", _SAMPLE)
 
 
 def now() -> float:
@@ -155,7 +170,7 @@ class SymbolState:
 
 
 class StageMeter:
-    """Events in/out and batch latencies of one stage, kept as plain ints and added to the
+    """Events in/out and batch latencies of one stage, kept as plain numbers and added to the
     Prometheus children in bulk by :meth:`flush`.
 
     A ``Counter.inc`` costs ~350 ns and a ``Histogram.observe`` ~900 ns here (a lock each, and a
@@ -165,7 +180,17 @@ class StageMeter:
     them is observed per batch as before.
     """
 
-    __slots__ = ("_in", "_latency", "_out", "bounds", "counts", "events_in", "events_out", "sum")
+    __slots__ = (
+        "_in",
+        "_latency",
+        "_out",
+        "bounds",
+        "buckets",
+        "counts",
+        "events_in",
+        "events_out",
+        "sum",
+    )
 
     def __init__(self, events_in: Any, events_out: Any, latency: Any) -> None:
         self._in, self._out, self._latency = events_in, events_out, latency
@@ -173,16 +198,19 @@ class StageMeter:
         self.events_out = 0
         bounds: list[float] | None = getattr(latency, "_upper_bounds", None)
         bulk = bounds is not None and hasattr(latency, "_buckets") and hasattr(latency, "_sum")
-        self.bounds: list[float] = [float(b) for b in bounds] if bounds is not None and bulk else []
-        self.counts: list[int] = [0] * len(self.bounds)
+        kept = [float(bound) for bound in bounds] if bounds is not None and bulk else []
+        # Arrays of C doubles and int64 (typed memoryviews when compiled: no boxing per batch).
+        self.bounds = array("d", kept)
+        self.counts = array("q", bytes(8 * len(kept)))
+        self.buckets = len(kept)
         self.sum = 0.0
 
     def batch(self, events_in: int, events_out: int, seconds: float) -> None:
         self.events_in += events_in
         self.events_out += events_out
-        if self.bounds:
+        if self.buckets:
             # The bucket ``observe`` picks: the first upper bound >= seconds (+Inf is last).
-            self.counts[bisect_left(self.bounds, seconds)] += 1
+            self.counts[bucket(self.bounds, self.buckets, seconds)] += 1
             self.sum += seconds
         else:
             self._latency.observe(seconds)
@@ -195,14 +223,35 @@ class StageMeter:
             self._out.inc(self.events_out)
             self.events_out = 0
         counts = self.counts
-        if any(counts):
+        counted = False
+        for index in range(self.buckets):
+            if counts[index]:
+                counted = True
+                break
+        if counted:
             buckets = self._latency._buckets
-            for index, count in enumerate(counts):
+            for index in range(self.buckets):
+                count = counts[index]
                 if count:
                     buckets[index].inc(count)
                     counts[index] = 0
             self._latency._sum.inc(self.sum)
             self.sum = 0.0
+
+
+def bucket(bounds: Any, count: int, seconds: float) -> int:
+    """``bisect_left(bounds[:count], seconds)``: the index of the first bound >= seconds."""
+    if not cython.compiled:
+        return bisect_left(bounds, seconds, 0, count)
+    low = 0
+    high = count
+    while low < high:
+        middle = (low + high) >> 1
+        if bounds[middle] < seconds:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 class Core:
@@ -261,9 +310,20 @@ class Core:
         last_stream: str | None = None
         last_symbol: str | None = None
         state: SymbolState | None = None
+        last_kind: type | None = None
+        compiled = COMPILED
+        fields = False  # whether the events of this kind are read at their slots
         for event in batch:
-            stream = event.stream
-            symbol = event.symbol
+            kind = type(event)
+            if compiled and kind is not last_kind:  # a batch is mostly one kind
+                fields = is_subtype(kind, _EventBase)
+                last_kind = kind
+            if fields:
+                stream = read(event, STREAM, "stream")
+                symbol = read(event, SYMBOL, "symbol")
+            else:
+                stream = event.stream
+                symbol = event.symbol
             if symbol is not last_symbol or stream is not last_stream:
                 symbols = states.get(stream)
                 if symbols is not None and symbol in symbols:
@@ -275,7 +335,6 @@ class Core:
                 filtered += 1
                 continue
             keeper = state.keeper
-            kind = type(event)
             if kind is BookDelta:
                 if keeper.delta(event):  # type: ignore[arg-type]
                     unbuilt += self._book_message(state, event, append, build)
@@ -350,8 +409,13 @@ class Core:
     def _book_message(self, state: SymbolState, event: Event, append: Append, build: bool) -> int:
         """At the end of a venue message the book is consistent: publish it and its mid.
         Returns how many outputs were counted without being built (``build`` false)."""
-        seq = event.seq
-        ts = event.ts_recv
+        # ``event`` is a BookDelta, an Order or a BookSnapshot (process dispatched on its type).
+        if COMPILED:
+            seq = read(event, SEQ, "seq")
+            ts = read(event, TS_RECV, "ts_recv")
+        else:
+            seq = event.seq
+            ts = event.ts_recv
         published = state.keeper.publish(seq, ts, append, build)
         unbuilt = 0 if build or not published else 1
         book = state.book
