@@ -20,8 +20,7 @@ from ._cjson_messages cimport CHandler
 from ._cjson_numbers cimport MessageScales, int_of, scale64
 from ._cjson_plan cimport CField, CInt, CPath, CTime
 from ._cjson_state cimport Sym, member_offset, slot_get, slot_set
-from ._cjson_tape cimport K_ARR, K_FALSE, K_INT, K_STR, K_TRUE, Node, Tape
-from ._cjson_tape cimport decimals_of, decoded, elements, text
+from ._cjson_tape cimport K_ARR, K_INT, Node, Tape, decimals_of, decoded, elements
 
 from bisect import bisect_left, insort
 
@@ -457,19 +456,12 @@ cdef inline int _part(list bodies, int body, Py_ssize_t k) except? -1:
 
 cdef object _checksum_value(Tape t, int i):
     # int(expected) in book._verify; where it raises (bad_checksum), the reference must run.
-    cdef int kind = t.nodes[i].kind
-    if kind == K_INT:
+    if t.nodes[i].kind == K_INT:
         return PyLong_FromLongLong(t.nodes[i].ival)
-    if kind == K_TRUE:
-        return 1
-    if kind == K_FALSE:
-        return 0
-    if kind == K_STR:
-        try:
-            return int(text(t, i))
-        except ValueError:
-            raise Bail() from None
-    raise Bail()
+    try:
+        return int(decoded(t, i))  # containers: Bail from decoded
+    except (TypeError, ValueError):
+        raise Bail() from None
 
 
 cdef bint _applies(str rule, last, bint fresh, first, upto, prev) except -1:

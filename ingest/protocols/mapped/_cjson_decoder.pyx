@@ -105,6 +105,7 @@ cdef class _Route:
 
 
 @cython.final
+@cython.auto_pickle(False)  # it holds C buffers and the reference's objects: never pickled
 cdef class FastPath:
     """The compiled decode of one MappedJsonDecoder: ``decode(data, ts_recv)`` gives exactly
     what the reference gives (events, DecodeError, state), running the reference itself for

@@ -72,6 +72,19 @@ cdef class _Maker:
         Py_INCREF(value)
         (<PyObject**>((<char*><PyObject*>event) + self.offsets[k]))[0] = <PyObject*>value
 
+    cdef inline object header(self, str stream, str symbol, seq, venue_seq, ts, ts_recv,
+                              priority):
+        # A blank event with the fields every event type starts with (slots 0 to 6).
+        event = self.blank()
+        self.put(event, 0, stream)
+        self.put(event, 1, symbol)
+        self.put(event, 2, seq)
+        self.put(event, 3, venue_seq)
+        self.put(event, 4, ts)
+        self.put(event, 5, ts_recv)
+        self.put(event, 6, priority)
+        return event
+
 
 cdef _Maker _DELTAS = _Maker(
     BookDelta,
@@ -92,14 +105,7 @@ cdef object delta(str stream, str symbol, seq, venue_seq, ts, ts_recv, str side,
             ts_recv=ts_recv, side=side, price=price, size=size, action=action, level=level,
             batch_end=batch_end, price_decimals=pd, size_decimals=sd,
         )
-    event = m.blank()
-    m.put(event, 0, stream)
-    m.put(event, 1, symbol)
-    m.put(event, 2, seq)
-    m.put(event, 3, venue_seq)
-    m.put(event, 4, ts)
-    m.put(event, 5, ts_recv)
-    m.put(event, 6, _PRIORITY)
+    event = m.header(stream, symbol, seq, venue_seq, ts, ts_recv, _PRIORITY)
     m.put(event, 7, side)
     m.put(event, 8, price)
     m.put(event, 9, size)
@@ -128,14 +134,7 @@ cdef object quote(str stream, str symbol, seq, venue_seq, ts, ts_recv, bid, bid_
             ts_recv=ts_recv, bid_price=bid, bid_size=bid_size, ask_price=ask, ask_size=ask_size,
             price_decimals=pd, size_decimals=sd,
         )
-    event = m.blank()
-    m.put(event, 0, stream)
-    m.put(event, 1, symbol)
-    m.put(event, 2, seq)
-    m.put(event, 3, venue_seq)
-    m.put(event, 4, ts)
-    m.put(event, 5, ts_recv)
-    m.put(event, 6, _QUOTE_PRIORITY)
+    event = m.header(stream, symbol, seq, venue_seq, ts, ts_recv, _QUOTE_PRIORITY)
     m.put(event, 7, bid)
     m.put(event, 8, bid_size)
     m.put(event, 9, ask)

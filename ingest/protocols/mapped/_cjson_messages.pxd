@@ -27,5 +27,5 @@ cdef class CHandler:
     cdef MessageScales scales_of(self, Tape t, Sym sym, int price, int price2, int size,
                                  int size2)
     cdef int64_t next_seq(self) except? -1
-    cdef object commit_seq(self, int64_t seq)
+    cdef object commit(self, int64_t seq)
     cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1

@@ -97,8 +97,10 @@ cdef class CHandler:
         except OverflowError:
             raise Bail() from None
 
-    cdef object commit_seq(self, int64_t seq):
-        # The sequencer's new last seq, as the object the event holds.
+    cdef object commit(self, int64_t seq):
+        """Nothing can fail from here on: stores the message's learnt decimals and the
+        sequencer's new last seq, returned as the object the event holds."""
+        self.decimals.commit()
         seq_obj = PyLong_FromLongLong(seq)
         slot_set(self.sequencer, self.slots.seq, "seq", seq_obj)
         return seq_obj
@@ -140,11 +142,9 @@ cdef class CQuote(CHandler):
         cdef int64_t ask_price = scale64(t, ask, scales.cprice, scaled)
         cdef int64_t ask_qty = scale64(t, ask_size, scales.csize, scaled)
         cdef int64_t seq = self.next_seq() + 1
-        # Nothing can fail from here on: commit.
-        scales.commit()
         out.append(
             quote(
-                self.stream, sym.symbol, self.commit_seq(seq), venue_seq, ts, ts_recv,
+                self.stream, sym.symbol, self.commit(seq), venue_seq, ts, ts_recv,
                 int_of(self.ints, bid_price), int_of(self.ints, bid_qty),
                 int_of(self.ints, ask_price), int_of(self.ints, ask_qty),
                 scales.price, scales.size,
@@ -186,12 +186,11 @@ cdef class CTrade(CHandler):
         cdef int64_t price_value = scale64(t, price, scales.cprice, scaled)
         cdef int64_t size_value = scale64(t, size, scales.csize, scaled)
         cdef int64_t seq = self.next_seq() + 1
-        scales.commit()
         out.append(
             Trade(
                 stream=self.stream,
                 symbol=sym.symbol,
-                seq=self.commit_seq(seq),
+                seq=self.commit(seq),
                 venue_seq=venue_seq,
                 ts_exchange=ts,
                 ts_recv=ts_recv,

@@ -63,34 +63,56 @@ cdef inline Py_ssize_t _scan_string(const unsigned char* s, Py_ssize_t pos,
     return pos
 
 
+cdef inline Py_ssize_t _skip_ws(const unsigned char* s, Py_ssize_t pos) noexcept:
+    while s[pos] <= 32 and _WS[s[pos]]:
+        pos += 1
+    return pos
+
+
+cdef inline Py_ssize_t _string(const unsigned char* s, Py_ssize_t pos, Py_ssize_t length,
+                               Node* node) noexcept:
+    """The string whose opening quote is at ``pos`` as a K_STR node; returns the position after
+    its closing quote, or -1: escapes, control bytes and non-ASCII text go to the reference
+    decoder (as does the end of the data, where the NUL stops the scan)."""
+    cdef Py_ssize_t start = pos + 1
+    pos = _scan_string(s, start, length)
+    if s[pos] != 34:
+        return -1
+    node.kind = K_STR
+    node.start = <int>start
+    node.end = <int>pos
+    return pos + 1
+
+
+cdef inline Py_ssize_t _literal(const unsigned char* s, Py_ssize_t pos, Py_ssize_t length,
+                                Node* node, int kind, const char* spelling,
+                                int size) noexcept:
+    # true, false or null at ``pos``: the position after it, or -1.
+    if length - pos < size or memcmp(s + pos, spelling, size) != 0:
+        return -1
+    node.kind = kind
+    node.end = <int>(pos + size)
+    return pos + size
+
+
 cdef inline int _key(Tape t, Py_ssize_t* ppos, int* pn, Py_ssize_t length, int obj) noexcept:
     # A member's key and its ':' (counted on object ``obj``); the parser then reads the value.
     # A function, not a method, so that the C compiler inlines it into the parser's loop.
     cdef const unsigned char* s = t.s
     cdef Py_ssize_t pos = ppos[0]
-    cdef Py_ssize_t start
     cdef int n = pn[0]
     cdef Node* node = &t.nodes[n]
     if s[pos] != 34:
         return 0
-    pos += 1
-    start = pos
-    pos = _scan_string(s, pos, length)
-    if s[pos] != 34:
+    pos = _string(s, pos, length, node)
+    if pos < 0:
         return 0
-    node.kind = K_STR
-    node.start = <int>start
-    node.end = <int>pos
     node.count = 0
     node.next = n + 1
-    pos += 1
-    while s[pos] <= 32 and _WS[s[pos]]:
-        pos += 1
+    pos = _skip_ws(s, pos)
     if s[pos] != 58:  # :
         return 0
-    pos += 1
-    while s[pos] <= 32 and _WS[s[pos]]:
-        pos += 1
+    pos = _skip_ws(s, pos + 1)
     t.nodes[obj].count += 1
     ppos[0] = pos
     pn[0] = n + 1
@@ -142,8 +164,7 @@ cdef class Tape:
         self.length = length
         self.memo_used = 0
         nodes = self.nodes
-        while s[pos] <= 32 and _WS[s[pos]]:
-            pos += 1
+        pos = _skip_ws(s, pos)
         # Every iteration reads one value at pos, then the separator or closer after it.
         while True:
             c = s[pos]
@@ -160,9 +181,7 @@ cdef class Tape:
                 stack[depth] = n
                 depth += 1
                 n += 1
-                pos += 1
-                while s[pos] <= 32 and _WS[s[pos]]:
-                    pos += 1
+                pos = _skip_ws(s, pos + 1)
                 if s[pos] == (125 if c == 123 else 93):  # an empty container
                     pos += 1
                     depth -= 1
@@ -180,17 +199,9 @@ cdef class Tape:
                     if nodes[parent].kind == K_ARR:
                         nodes[parent].count += 1
                 if c == 34:  # "
-                    pos += 1
-                    start = pos
-                    pos = _scan_string(s, pos, length)
-                    # Escapes, control bytes and non-ASCII text go to the reference decoder
-                    # (as does the end of the data, where the NUL stops the scan).
-                    if s[pos] != 34:
+                    pos = _string(s, pos, length, node)
+                    if pos < 0:
                         return 0
-                    node.kind = K_STR
-                    node.start = <int>start
-                    node.end = <int>pos
-                    pos += 1
                 elif c == 45 or _DIGIT[c]:  # - digit
                     start = pos
                     neg = c == 45
@@ -237,26 +248,22 @@ cdef class Tape:
                         node.ival = -<int64_t>acc if neg else <int64_t>acc
                     node.start = <int>start
                     node.end = <int>pos
-                elif c == 116 and length - pos >= 4 and memcmp(s + pos, b"true", 4) == 0:
-                    node.kind = K_TRUE
-                    pos += 4
-                    node.end = <int>pos
-                elif c == 102 and length - pos >= 5 and memcmp(s + pos, b"false", 5) == 0:
-                    node.kind = K_FALSE
-                    pos += 5
-                    node.end = <int>pos
-                elif c == 110 and length - pos >= 4 and memcmp(s + pos, b"null", 4) == 0:
-                    node.kind = K_NULL
-                    pos += 4
-                    node.end = <int>pos
                 else:
-                    return 0  # anything else, and the end of the data where a value must be
+                    if c == 116:  # t
+                        pos = _literal(s, pos, length, node, K_TRUE, b"true", 4)
+                    elif c == 102:  # f
+                        pos = _literal(s, pos, length, node, K_FALSE, b"false", 5)
+                    elif c == 110:  # n
+                        pos = _literal(s, pos, length, node, K_NULL, b"null", 4)
+                    else:
+                        pos = -1
+                    if pos < 0:
+                        return 0  # anything else, and the end of the data where a value must be
                 n += 1
                 node.next = n
             # After a value: close containers, or move to the next element.
             while True:
-                while s[pos] <= 32 and _WS[s[pos]]:
-                    pos += 1
+                pos = _skip_ws(s, pos)
                 if depth == 0:
                     if pos != length:
                         return 0
@@ -265,9 +272,7 @@ cdef class Tape:
                 c = s[pos]
                 parent = stack[depth - 1]
                 if c == 44:  # ,
-                    pos += 1
-                    while s[pos] <= 32 and _WS[s[pos]]:
-                        pos += 1
+                    pos = _skip_ws(s, pos + 1)
                     if nodes[parent].kind == K_OBJ:
                         if not _key(self, &pos, &n, length, parent):
                             return 0
