@@ -69,6 +69,15 @@ cdef inline Py_ssize_t _skip_ws(const unsigned char* s, Py_ssize_t pos) noexcept
     return pos
 
 
+cdef inline Py_ssize_t _digits(const unsigned char* s, Py_ssize_t pos) noexcept:
+    # One digit or more at ``pos``: the position after them, or -1.
+    if not _DIGIT[s[pos]]:
+        return -1
+    while _DIGIT[s[pos]]:
+        pos += 1
+    return pos
+
+
 cdef inline Py_ssize_t _string(const unsigned char* s, Py_ssize_t pos, Py_ssize_t length,
                                Node* node) noexcept:
     """The string whose opening quote is at ``pos`` as a K_STR node; returns the position after
@@ -223,20 +232,17 @@ cdef class Tape:
                             pos += 1
                     isfloat = False
                     if s[pos] == 46:  # .
-                        pos += 1
-                        if not _DIGIT[s[pos]]:
+                        pos = _digits(s, pos + 1)
+                        if pos < 0:
                             return 0
-                        while _DIGIT[s[pos]]:
-                            pos += 1
                         isfloat = True
                     if s[pos] == 101 or s[pos] == 69:  # e E
                         pos += 1
                         if s[pos] == 43 or s[pos] == 45:
                             pos += 1
-                        if not _DIGIT[s[pos]]:
+                        pos = _digits(s, pos)
+                        if pos < 0:
                             return 0
-                        while _DIGIT[s[pos]]:
-                            pos += 1
                         isfloat = True
                     if isfloat:
                         node.kind = K_FLOAT
