@@ -1,7 +1,11 @@
-"""Type stub of the compiled twin ``_cjson_decoder.pyx`` (mypy reads this; see json_decoder)."""
+"""Type stub of the compiled twin ``_cjson_decoder.pyx`` (mypy reads this; see json_decoder).
+
+Only this entry module is called from Python; the twin's other ``_cjson_*`` modules are reached
+through ``cimport`` and have no stub.
+"""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
 from pipelines.events import Event
 
@@ -9,6 +13,7 @@ from .engine import MappedEngine
 
 __all__ = ["FastPath", "fast_events", "fast_path"]
 
+@final
 class FastPath:
     """The compiled decode of one MappedJsonDecoder, sharing the reference engine's state."""
 

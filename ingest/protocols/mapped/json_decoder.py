@@ -1,9 +1,9 @@
 """The ``json`` protocol plugin: WebSocket/NDJSON frames decoded through a venue mapping.
 
-This module is the reference implementation. When its compiled twin (``_cjson_decoder.pyx``,
-docs/decisions/0116) is built and ``TICKERPLANT_PURE_PYTHON`` is not set, ``decode`` runs the twin,
-which gives the same events, errors and state, and hands every frame it does not handle to the
-code below.
+This module is the reference implementation. When its compiled twin (``_cjson_decoder.pyx`` and
+the ``_cjson_*`` modules it cimports, docs/decisions/0116) is built and
+``TICKERPLANT_PURE_PYTHON`` is not set, ``decode`` runs the twin, which gives the same events,
+errors and state, and hands every frame it does not handle to the code below.
 """
 
 from __future__ import annotations
