@@ -1,8 +1,11 @@
 """Type stub of the compiled twin of :mod:`ingest.protocols.fix.parser` (``_cparser.pyx``)."""
 
+from typing_extensions import disjoint_base
+
 from ingest.protocols.fix.message import FixMessage
 from ingest.protocols.fix.parser import FixParser
 
+@disjoint_base
 class Parser:
     """The compiled ``FixParser.parse`` for one parser (its dictionary and options)."""
 

@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, auto_pickle=False, autotestdict=False
 """Compiled twin of :mod:`ingest.protocols.fix.parser` (docs/decisions/0112, 0114).
 
 :class:`Parser` turns the bytes of one message into the same :class:`FixMessage` as the

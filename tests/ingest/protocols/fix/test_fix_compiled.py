@@ -108,6 +108,47 @@ def test_the_switch_picks_the_implementation() -> None:
         assert FixDecoder("s", FixParams(separator="|")).parser.compiled
 
 
+class _Entry(dict[str, Any]):
+    """A dict subclass as an entry: the compiled normalizer hands such messages to the reference."""
+
+
+def _raised(call: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
+    try:
+        return outcome(call, *args)
+    except Exception as error:  # the reference's own failure on hand-made garbage: same one
+        return ("raised", type(error).__name__, str(error))
+
+
+BOOK = {"269": "0", "270": "4517.75", "271": "2", "279": "1", "55": "ESZ4"}
+
+
+@needs_twins
+@pytest.mark.parametrize(
+    ("msg_type", "entries"),
+    [
+        ("X", [BOOK, {**BOOK, "269": "1", "55": "NQZ4", "270": "12.5"}]),  # plain: compiled
+        ("W", [BOOK, {**BOOK, "269": "2"}, {**BOOK, "269": "J"}]),
+        ("X", [BOOK, "x"]),  # not a dict: the reference (AttributeError)
+        ("W", [7]),
+        ("X", "2"),  # not a list
+        ("X", [_Entry(BOOK)]),
+        ("X", [{**BOOK, "270": ["1.5"]}]),  # a list where a price belongs
+        ("X", [{**BOOK, "1023": ["1"]}]),
+    ],
+)
+def test_hand_made_messages_normalize_alike(msg_type: str, entries: Any) -> None:
+    """FixNormalizer used on its own (a session layer's messages), with entries a parser never
+    makes: the compiled normalizer gives what the reference gives, or raises what it raises."""
+    fields = {"34": "9", "52": "20240102-13:30:00", "268": entries}
+    compiled = FixNormalizer("s", Sequencer("s"), compiled=True)
+    reference = FixNormalizer("s", Sequencer("s"), compiled=False)
+    message = FixMessage(msg_type, fields, b"")
+    assert _raised(compiled.normalize, message, 7) == _raised(reference.normalize, message, 7)
+    assert compiled.sequencer.seq == reference.sequencer.seq
+    assert compiled.price_decimals == reference.price_decimals
+    assert compiled.size_decimals == reference.size_decimals
+
+
 # -- real captures and generated market data --------------------------------------------------------
 
 
@@ -188,7 +229,9 @@ def test_generated_market_data_decodes_alike(fix_data: Path, fix44: FixDictionar
     assert assert_decoders_agree(FixParams(dictionary=xml), messages) > len(messages)
     assert assert_decoders_agree(FixParams(), messages) > len(messages)
     assert assert_decoders_agree(FixParams(price_decimals=5), messages) > len(messages)
-    assert FUSED[0] - before == 3 * len(messages)  # plain W/X: all straight from the bytes
+    many_tags = FixParams(symbol_tags=(*range(100, 110), 55))  # more than a symbol cache's 8
+    assert assert_decoders_agree(many_tags, messages) > len(messages)
+    assert FUSED[0] - before == 4 * len(messages)  # plain W/X: all straight from the bytes
 
 
 # -- hypothesis: arbitrary bytes, and messages built from venue-like fields -------------------------
