@@ -27,7 +27,7 @@ from libc.string cimport memmove
 
 cimport cython
 
-from pipelines.core._cfields cimport field, field_offset
+from pipelines.core.fields cimport read, slot_offset
 
 from pipelines.events import BookDelta, BookSnapshot
 
@@ -39,12 +39,16 @@ cdef double _TWICE_POW10[23]
 for _d in range(23):
     _TWICE_POW10[_d] = 2.0 * (10.0 ** _d)
 cdef int64_t _EXACT = 1 << 53
-# BookDelta's fields, read at their slot offsets when the type is exactly BookDelta (_cfields).
+# BookDelta's fields, read at their slot offsets when the type is exactly BookDelta (checked
+# against this interpreter at import: pipelines.core.fields; -1 reads them with getattr).
 cdef object _BookDelta = BookDelta
-cdef Py_ssize_t _SIDE = field_offset(BookDelta, "side")
-cdef Py_ssize_t _PRICE = field_offset(BookDelta, "price")
-cdef Py_ssize_t _SIZE = field_offset(BookDelta, "size")
-cdef Py_ssize_t _ACTION = field_offset(BookDelta, "action")
+cdef object _SAMPLE = BookDelta(
+    stream="s", symbol="x", seq=1, ts_recv=1, side="bid", price=1, size=1, action="new"
+)
+cdef Py_ssize_t _SIDE = slot_offset(BookDelta, "side", _SAMPLE)
+cdef Py_ssize_t _PRICE = slot_offset(BookDelta, "price", _SAMPLE)
+cdef Py_ssize_t _SIZE = slot_offset(BookDelta, "size", _SAMPLE)
+cdef Py_ssize_t _ACTION = slot_offset(BookDelta, "action", _SAMPLE)
 _LIMIT = 2**63 - 1  # |price| and |size| a book keeps (the int64 range, less INT64_MIN)
 
 
@@ -452,10 +456,10 @@ cdef class Book:
         cdef object price, size, action
         cdef Py_ssize_t index
         if type(delta) is _BookDelta:
-            levels = self.bids if field(delta, _SIDE, "side") == "bid" else self.asks
-            price = field(delta, _PRICE, "price")
-            size = field(delta, _SIZE, "size")
-            action = field(delta, _ACTION, "action") if size else None
+            levels = self.bids if read(delta, _SIDE, "side") == "bid" else self.asks
+            price = read(delta, _PRICE, "price")
+            size = read(delta, _SIZE, "size")
+            action = read(delta, _ACTION, "action") if size else None
         else:
             levels = self.bids if delta.side == "bid" else self.asks
             price = delta.price
