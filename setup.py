@@ -44,6 +44,10 @@ ONE_SOURCE_DIRECTIVES = {
 # inputs through the Python reference.
 TWIN_DIRECTIVES = {
     "language_level": 3,
+    # No generated pickle or doctest helpers: nothing pickles a twin, and their stubs
+    # (checked by mypy.stubtest, tests/pipelines/test_stubs.py) would have to list them.
+    "auto_pickle": False,
+    "autotestdict": False,
     "boundscheck": False,
     "wraparound": False,
     "cdivision": True,
