@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tickerplant's whole test suite, from a fresh machine with only Python 3.11+ on it.
 #
-#   ./test.sh                 everything: pytest on SQLite, then the Django tests on Postgres
+#   ./test.sh                 everything: pytest on SQLite, then the Django tests on Postgres,
+#                             then the whole suite again compiled on Python 3.13 (.venv-3.13)
 #   ./test.sh ARGS...         one pytest invocation with ARGS (e.g. ./test.sh tests/pipelines -x)
 #
 # It creates or reuses .venv (installing requirements-dev.txt when it changed), makes sure
@@ -12,6 +13,7 @@
 # TICKERPLANT_SAMPLE_DATA (sample captures; default ../shared/data),
 # TICKERPLANT_KEEP_SERVICES=1 (leave the private services this run started running),
 # TICKERPLANT_NO_APT=1 (never apt-get install anything),
+# TICKERPLANT_NEWEST_PYTHON (the Python 3.13 of the last run; default: python3.13 or pyenv's),
 # TICKERPLANT_PURE_PYTHON=1 (run without the compiled accelerators; the full run also repeats the
 # hot-path tests this way by itself).
 set -euo pipefail
@@ -64,6 +66,22 @@ if [[ $private_before == 0 && $private_after != 0 && ${TICKERPLANT_KEEP_SERVICES
 fi
 eval "$(bash deploy/services.sh env)"
 postgres_url=${TICKERPLANT_POSTGRES_URL:-}
+
+newest_python() {
+    # The newest supported CPython (3.13): TICKERPLANT_NEWEST_PYTHON, python3.13 on PATH, or
+    # pyenv's. A pyenv shim of a version that is not selected fails to run and is passed over.
+    local candidate
+    for candidate in "${TICKERPLANT_NEWEST_PYTHON:-}" python3.13 \
+        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python3.13; do
+        [[ -n $candidate ]] || continue
+        if command -v "$candidate" >/dev/null \
+            && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
 
 # --- tests -------------------------------------------------------------------------------------
 logs=$(mktemp -d "${TMPDIR:-/tmp}/tickerplant-test.XXXXXX")
@@ -123,6 +141,25 @@ else
         # so concurrent runs against one shared server never collide.
         export DATABASE_URL=${postgres_url%/*}/tickerplant_$$
         run_pytest "Django tests, Postgres" "${django_dirs[@]}"
+        unset DATABASE_URL
+    fi
+
+    # The newest Python the README promises, compiled too (docs/decisions/0117): the build and
+    # the exact results must hold there as on 3.11. Its own virtualenv (.venv-<version>); the
+    # extensions it builds sit beside 3.11's (their file names carry the version).
+    if newest=$(newest_python); then
+        version=$("$newest" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+        python_311=$PYTHON
+        if VENV_DIR=.venv-$version TICKERPLANT_PYTHON=$newest ensure_venv requirements-dev.txt; then
+            run_pytest "all tests, SQLite, Python $version (compiled)" tests
+        else
+            summaries+=("Python $version: FAILED to set up .venv-$version (see above)")
+            status=1
+        fi
+        PYTHON=$python_311
+    else
+        summaries+=("Python 3.13: NOT RUN (no python3.13 found; TICKERPLANT_NEWEST_PYTHON=/path)")
+        if [[ ${CI:-} == true ]]; then status=1; fi
     fi
 fi
 
