@@ -32,7 +32,7 @@ def slot_offset(cls: type, name: str, sample: object) -> int:
     (checked on ``sample``), else -1."""
     if not cython.compiled:
         return -1
-    offset = tp_field_offset(getattr(cls, name, None))
+    offset: int = tp_field_offset(getattr(cls, name, None))
     if offset >= 0:
         found = TP_FIELD(sample, offset)
         if found != cython.NULL and cython.cast(object, found) is getattr(sample, name):
@@ -51,10 +51,11 @@ def is_subtype(kind: type, base: type) -> bool:
     if not isinstance(kind, type) or not isinstance(base, type):
         return False
     if cython.compiled:
-        return PyType_IsSubtype(
+        subtype: bool = PyType_IsSubtype(
             cython.cast(cython.pointer(PyTypeObject), kind),
             cython.cast(cython.pointer(PyTypeObject), base),
         )
+        return subtype
     return base in kind.__mro__
 
 
