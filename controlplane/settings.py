@@ -59,6 +59,16 @@ TICKERPLANT_WS_HEARTBEAT_SECONDS = float(os.environ.get("TICKERPLANT_WS_HEARTBEA
 TICKERPLANT_WS_MAILBOX_TOPICS = 1024
 TICKERPLANT_WS_MAX_PATTERNS = 256
 TICKERPLANT_GATEWAY_POLL_SECONDS = 0.02
+# Audit: the chain head is anchored outside the database (a file here; Redis or Consul in
+# production: docs/operations.md) every TICKERPLANT_AUDIT_ANCHOR_SECONDS and at shutdown; an
+# optional key makes every hash an HMAC. Only the test fixtures allow flush past the triggers.
+TICKERPLANT_AUDIT_ANCHOR = os.environ.get(
+    "TICKERPLANT_AUDIT_ANCHOR", f"file://{VAR_DIR / 'audit' / 'anchor.json'}"
+)
+TICKERPLANT_AUDIT_ANCHOR_SECONDS = float(os.environ.get("TICKERPLANT_AUDIT_ANCHOR_SECONDS", "60"))
+TICKERPLANT_AUDIT_KEY = os.environ.get("TICKERPLANT_AUDIT_KEY", "")
+TICKERPLANT_AUDIT_OLD_KEYS = _env_list("TICKERPLANT_AUDIT_OLD_KEYS")
+TICKERPLANT_AUDIT_FLUSH_ALLOWED = False
 # /metrics: open in embedded mode; production restricts it to networks or a bearer token.
 TICKERPLANT_METRICS_NETWORKS: list[str] = []
 TICKERPLANT_METRICS_TOKEN = os.environ.get("TICKERPLANT_METRICS_TOKEN", "")
@@ -195,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
     "control-plane-heartbeat": {
         "task": "controlplane.fleet.tasks.record_heartbeat",
         "schedule": 10.0,
+    },
+    "audit-anchor": {
+        "task": "controlplane.audit.tasks.anchor_audit_head",
+        "schedule": TICKERPLANT_AUDIT_ANCHOR_SECONDS,
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

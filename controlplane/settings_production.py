@@ -24,6 +24,7 @@ def _required(name: str) -> str:
 
 DEBUG = False
 TICKERPLANT_EMBEDDED = False
+TICKERPLANT_AUDIT_FLUSH_ALLOWED = False
 SECRET_KEY = _required("TICKERPLANT_SECRET_KEY")
 ALLOWED_HOSTS = _env_list("TICKERPLANT_ALLOWED_HOSTS") or [_required("TICKERPLANT_ALLOWED_HOSTS")]
 REDIS_URL = os.environ.get(
