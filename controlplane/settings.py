@@ -54,6 +54,11 @@ TICKERPLANT_CONFIG_STORE = os.environ.get(
 )
 TICKERPLANT_SHM_PREFIX = os.environ.get("TICKERPLANT_SHM_PREFIX", f"tickerplant-{TICKERPLANT_PORT}")
 TICKERPLANT_EMBEDDED = True
+# /readyz: worker states older than this mean the supervisor is gone; Celery's heartbeat task
+# runs every 10 s. TICKERPLANT_CELERY=0 when no Celery runs (runplatform --no-celery).
+TICKERPLANT_FLEET_REPORT_STALE_SECONDS = 10.0
+TICKERPLANT_CELERY_EXPECTED = os.environ.get("TICKERPLANT_CELERY", "1") != "0"
+TICKERPLANT_CELERY_STALE_SECONDS = 35.0
 # WebSocket gateway: heartbeat period, per-socket conflation capacity (topics), ring poll period.
 TICKERPLANT_WS_HEARTBEAT_SECONDS = float(os.environ.get("TICKERPLANT_WS_HEARTBEAT_SECONDS", "5"))
 TICKERPLANT_WS_MAILBOX_TOPICS = 1024
