@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from controlplane.fleet.platform_lock import PlatformLock, PlatformRunning
-from tests.e2e.platform_harness import REPO, Platform, manage, platform_env, stop_platform
+from tests.e2e.platform_harness import (
+    REPO,
+    Platform,
+    manage,
+    platform_env,
+    stop_platform,
+    wait_healthy,
+)
 
 _SUPERVISOR = """
 import json, os, sys
@@ -170,8 +177,10 @@ def test_a_killed_platform_leaves_nothing_running_and_starts_again(
     def start(workers: int, log: Path) -> Platform:
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "manage.py", "runplatform", "--port", str(port)]
-                + ["--workers", str(workers), "--grace", "5"],
+                [
+                    *(sys.executable, "manage.py", "runplatform", "--port", str(port)),
+                    *("--workers", str(workers), "--grace", "5"),
+                ],
                 cwd=REPO,
                 env=env,
                 stdout=out,
@@ -179,8 +188,6 @@ def test_a_killed_platform_leaves_nothing_running_and_starts_again(
                 start_new_session=True,
             )
         platform = Platform(port, "", process, tmp_path / "var", log)
-        from tests.e2e.platform_harness import wait_healthy
-
         wait_healthy(platform)
         return platform
 
