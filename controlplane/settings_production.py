@@ -55,6 +55,11 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL]},
     }
 }
+# Every process counts failed logins in the same place.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
+TICKERPLANT_TRUSTED_PROXY_HOPS = int(os.environ.get("TICKERPLANT_TRUSTED_PROXY_HOPS", "1"))
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 

@@ -162,13 +162,18 @@ class Registry(Generic[P]):
         params_type: type[msgspec.Struct] = self.get(kind).Params  # type: ignore[attr-defined]
         return params_type
 
-    def params(self, kind: str, raw: dict[str, Any] | msgspec.Struct | None) -> msgspec.Struct:
-        """Validate ``raw`` against the plugin's ``Params``; unknown fields are errors."""
+    def params(
+        self, kind: str, raw: dict[str, Any] | msgspec.Struct | None, *, strict: bool = False
+    ) -> msgspec.Struct:
+        """Validate ``raw`` against the plugin's ``Params``; unknown fields are errors.
+
+        ``strict``: no coercion (``"1e3"`` is not a number, ``1`` not a boolean), for input from
+        people (the config file, the catalog's forms and API); the lax default reads specs."""
         params_type = self._params_type(kind)
         if isinstance(raw, params_type):
             return raw
         try:
-            return msgspec.convert(raw or {}, params_type, strict=False)
+            return msgspec.convert(raw or {}, params_type, strict=strict)
         except msgspec.ValidationError as exc:
             message = str(exc)
             path = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else ""

@@ -22,6 +22,14 @@ def audit_flush_allowed() -> None:
 
 
 @pytest.fixture(autouse=True)
+def clear_cache() -> None:
+    """The failed-login counters (Django's cache) start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def audit_anchor_url(settings: Any, tmp_path: Any) -> str:
     """Every test anchors the audit chain in its own file."""
     url = f"file://{tmp_path}/audit/anchor.json"

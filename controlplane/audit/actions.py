@@ -31,6 +31,9 @@ __all__ = [
     "check_audit_chain",
     "do_anchor_audit_head",
     "do_record_audit",
+    "do_record_login",
+    "do_record_login_failure",
+    "do_record_logout",
 ]
 
 log = logging.getLogger(__name__)
@@ -107,6 +110,27 @@ def do_record_audit(actor: str, action: str, target: str, data: dict[str, Any]) 
         )
         entry.save()
     return entry
+
+
+def do_record_login(username: str, address: str) -> AuditEntry:
+    return do_record_audit(username, "auth.login", username, {"address": address})
+
+
+def do_record_logout(username: str, address: str) -> AuditEntry:
+    return do_record_audit(username, "auth.logout", username, {"address": address})
+
+
+def do_record_login_failure(
+    username: str, address: str, *, locked: bool, via: str = "login"
+) -> AuditEntry:
+    """A failed login (``via="login"``, the attempted username as target) or the lockout of a
+    client address after failed tokens (``via="token"``); ``locked``: this failure locked."""
+    return do_record_audit(
+        "anonymous",
+        "auth.login_failed" if via == "login" else "auth.token_locked",
+        username,
+        {"address": address, "locked": locked},
+    )
 
 
 @dataclass(frozen=True)
