@@ -63,6 +63,7 @@ source deploy/bootstrap.sh
 ensure_venv requirements.txt
 
 mkdir -p var
+chmod 700 var # the database (tokens, sessions), secrets and audit anchor live here
 manage() { "$PYTHON" manage.py "$@"; }
 
 say "migrating the database"
@@ -75,6 +76,7 @@ if [[ -n ${TICKERPLANT_ADMIN_PASSWORD:-} ]]; then
     admin_password=$TICKERPLANT_ADMIN_PASSWORD
     admin_mode="set"
 elif [[ -s $password_file ]]; then
+    chmod 600 "$password_file"
     admin_password=$(<"$password_file")
 else
     admin_password=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))')

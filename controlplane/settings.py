@@ -9,6 +9,7 @@ TICKERPLANT_DEBUG. Production overrides live in :mod:`controlplane.settings_prod
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -22,6 +23,28 @@ def _env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _private(path: Path, mode: int) -> None:
+    """Make a file or directory of ours private (tokens, session keys, secrets live there)."""
+    with contextlib.suppress(FileNotFoundError):
+        info = path.stat()
+        if info.st_uid == os.geteuid() and info.st_mode & 0o777 != mode:
+            path.chmod(mode)
+
+
+def _private_sqlite(name: str) -> None:
+    """The SQLite database and its WAL files 0600: SQLite creates the WAL and shared-memory files
+    with the database file's mode, so an empty file created 0600 before the first connection is
+    enough for a new database."""
+    if name in ("", ":memory:") or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.exists() and path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, Path(f"{name}-wal"), Path(f"{name}-shm"), Path(f"{name}-journal")):
+        _private(file, 0o600)
+
+
 def _secret_key(var: Path) -> str:
     """The env's key, else one generated once and kept in var/secret_key (mode 0600)."""
     key = os.environ.get("TICKERPLANT_SECRET_KEY", "").strip()
@@ -29,8 +52,8 @@ def _secret_key(var: Path) -> str:
         return key
     path = var / "secret_key"
     if path.exists():
+        _private(path, 0o600)
         return path.read_text().strip()
-    var.mkdir(parents=True, exist_ok=True)
     key = get_random_secret_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -39,7 +62,8 @@ def _secret_key(var: Path) -> str:
 
 
 VAR_DIR = var_dir()
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+_private(VAR_DIR, 0o700)
 
 SECRET_KEY = _secret_key(VAR_DIR)
 DEBUG = os.environ.get("TICKERPLANT_DEBUG", "") == "1"
@@ -54,11 +78,26 @@ TICKERPLANT_CONFIG_STORE = os.environ.get(
 )
 TICKERPLANT_SHM_PREFIX = os.environ.get("TICKERPLANT_SHM_PREFIX", f"tickerplant-{TICKERPLANT_PORT}")
 TICKERPLANT_EMBEDDED = True
+# /readyz: worker states older than this mean the supervisor is gone; Celery's heartbeat task
+# runs every 10 s. TICKERPLANT_CELERY=0 when no Celery runs (runplatform --no-celery).
+TICKERPLANT_FLEET_REPORT_STALE_SECONDS = 10.0
+TICKERPLANT_CELERY_EXPECTED = os.environ.get("TICKERPLANT_CELERY", "1") != "0"
+TICKERPLANT_CELERY_STALE_SECONDS = 35.0
 # WebSocket gateway: heartbeat period, per-socket conflation capacity (topics), ring poll period.
 TICKERPLANT_WS_HEARTBEAT_SECONDS = float(os.environ.get("TICKERPLANT_WS_HEARTBEAT_SECONDS", "5"))
 TICKERPLANT_WS_MAILBOX_TOPICS = 1024
 TICKERPLANT_WS_MAX_PATTERNS = 256
 TICKERPLANT_GATEWAY_POLL_SECONDS = 0.02
+# Audit: the chain head is anchored outside the database (a file here; Redis or Consul in
+# production: docs/operations.md) every TICKERPLANT_AUDIT_ANCHOR_SECONDS and at shutdown; an
+# optional key makes every hash an HMAC. Only the test fixtures allow flush past the triggers.
+TICKERPLANT_AUDIT_ANCHOR = os.environ.get(
+    "TICKERPLANT_AUDIT_ANCHOR", f"file://{VAR_DIR / 'audit' / 'anchor.json'}"
+)
+TICKERPLANT_AUDIT_ANCHOR_SECONDS = float(os.environ.get("TICKERPLANT_AUDIT_ANCHOR_SECONDS", "60"))
+TICKERPLANT_AUDIT_KEY = os.environ.get("TICKERPLANT_AUDIT_KEY", "")
+TICKERPLANT_AUDIT_OLD_KEYS = _env_list("TICKERPLANT_AUDIT_OLD_KEYS")
+TICKERPLANT_AUDIT_FLUSH_ALLOWED = False
 # /metrics: open in embedded mode; production restricts it to networks or a bearer token.
 TICKERPLANT_METRICS_NETWORKS: list[str] = []
 TICKERPLANT_METRICS_TOKEN = os.environ.get("TICKERPLANT_METRICS_TOKEN", "")
@@ -129,6 +168,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL;",
     }
+    _private_sqlite(str(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,18 +199,36 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SESSION_COOKIE_HTTPONLY = True
 
+# Failed logins and tokens (webui.throttle): this many failures per window per user and client
+# address (tokens: per address), this many per address across users; then 429 with Retry-After
+# until the window ends. Behind N proxies of ours, the client is N entries from the end of
+# X-Forwarded-For (production: 1, nginx).
+TICKERPLANT_AUTH_FAILURES_PER_USER = 5
+TICKERPLANT_AUTH_FAILURES_PER_ADDRESS = 50
+TICKERPLANT_AUTH_FAILURE_WINDOW_SECONDS = 60
+TICKERPLANT_TRUSTED_PROXY_HOPS = int(os.environ.get("TICKERPLANT_TRUSTED_PROXY_HOPS", "0"))
+# The throttle's counters: one daphne process serves every request in embedded mode.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Channels, DRF, Celery -----------------------------------------------------------------
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "webui.api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["webui.api.permissions.CatalogPermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": None,
+    # Bounded bodies (size, JSON depth): webui.api.parsers. No multipart: the API takes JSON.
+    "DEFAULT_PARSER_CLASSES": [
+        "webui.api.parsers.LimitedJSONParser",
+        "webui.api.parsers.LimitedFormParser",
+    ],
 }
+TICKERPLANT_API_MAX_BODY_BYTES = 1024 * 1024
+TICKERPLANT_API_MAX_JSON_DEPTH = 32
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tickerplant control plane API",
     "VERSION": "1.0.0",
@@ -195,6 +253,10 @@ CELERY_BEAT_SCHEDULE = {
     "control-plane-heartbeat": {
         "task": "controlplane.fleet.tasks.record_heartbeat",
         "schedule": 10.0,
+    },
+    "audit-anchor": {
+        "task": "controlplane.audit.tasks.anchor_audit_head",
+        "schedule": TICKERPLANT_AUDIT_ANCHOR_SECONDS,
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

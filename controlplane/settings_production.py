@@ -24,6 +24,7 @@ def _required(name: str) -> str:
 
 DEBUG = False
 TICKERPLANT_EMBEDDED = False
+TICKERPLANT_AUDIT_FLUSH_ALLOWED = False
 SECRET_KEY = _required("TICKERPLANT_SECRET_KEY")
 ALLOWED_HOSTS = _env_list("TICKERPLANT_ALLOWED_HOSTS") or [_required("TICKERPLANT_ALLOWED_HOSTS")]
 REDIS_URL = os.environ.get(
@@ -54,6 +55,11 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL]},
     }
 }
+# Every process counts failed logins in the same place.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
+TICKERPLANT_TRUSTED_PROXY_HOPS = int(os.environ.get("TICKERPLANT_TRUSTED_PROXY_HOPS", "1"))
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -176,13 +177,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported after parsing so that --help answers fast.
     from pipelines.runtime.process import BusOptions, run_config, run_ingest, run_worker
 
-    if args.command == "run":
-        # `run` keeps its dead letters out of the platform's var/: a temporary directory.
-        import tempfile
-
-        os.environ.setdefault(
-            "TICKERPLANT_DEAD_LETTER_DIR", tempfile.mkdtemp(prefix="tickerplant-run-dead-letter-")
-        )
     if args.command == "worker":
         bus = BusOptions(url=args.bus, namespace=args.namespace, journal=args.journal,
                          lease_ttl=args.lease_ttl)  # fmt: skip
@@ -191,8 +185,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "ingest":
         return run_ingest(args.store, BusOptions(url=args.bus, namespace=args.namespace),
                           cpus=args.cpu)  # fmt: skip
-    return run_config(args.config, args.status_interval, args.metrics_port,
-                      gc_freeze=args.gc_freeze)  # fmt: skip
+    with _run_dead_letter_dir():
+        return run_config(args.config, args.status_interval, args.metrics_port,
+                          gc_freeze=args.gc_freeze)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _run_dead_letter_dir() -> Iterator[None]:
+    """`run` keeps its dead letters out of the platform's var/, in a temporary directory that is
+    removed at the end unless a dead letter was written to it (then its path is printed)."""
+    if os.environ.get("TICKERPLANT_DEAD_LETTER_DIR"):
+        yield
+        return
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="tickerplant-run-dead-letter-")
+    os.environ["TICKERPLANT_DEAD_LETTER_DIR"] = directory
+    try:
+        yield
+    finally:
+        del os.environ["TICKERPLANT_DEAD_LETTER_DIR"]
+        try:
+            os.rmdir(directory)
+        except OSError:  # not empty: keep what was dead-lettered
+            print(f"dead letters kept in {directory}", file=sys.stderr)
 
 
 if __name__ == "__main__":

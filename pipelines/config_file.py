@@ -41,6 +41,7 @@ from pipelines.spec import (
     ShardMap,
     SinkSpec,
     SourceSpec,
+    name_problem,
 )
 
 __all__ = ["FIELDS", "ConfigError", "load_config", "loads_config"]
@@ -131,11 +132,23 @@ class _Loader:
             raise self.error(table, key, f"expected {_type_name(expected)}, got {value!r}")
         return value
 
+    def check_name(self, table: str, name: str) -> None:
+        """The spec's one rule for names (``pipelines.spec.name_problem``)."""
+        problem = name_problem(name)
+        if problem is not None:
+            raise self.error(table, name, f"not a valid name: {problem}")
+
     def check_params(
         self, registry: Registry[Any], table: str, kind: str, params: dict[str, Any]
     ) -> None:
+        if "params" in params and isinstance(params["params"], dict):
+            raise self.error(
+                table,
+                "params",
+                "a plugin's parameters are keys of the table itself, not a params = {...} table",
+            )
         try:
-            registry.params(kind, params)
+            registry.params(kind, params, strict=True)
         except RegistryError as exc:
             raise self.error(
                 table, "kind" if "kind" in self._keys(table) else "type", str(exc).strip("\"'")
@@ -172,6 +185,7 @@ class _Loader:
                 seen_data_sources = True
                 self.check_type("", name, value, dict)
                 for source_name, table in value.items():
+                    self.check_name("data_sources", source_name)
                     path = f"data_sources.{source_name}"
                     if not isinstance(table, dict):
                         raise self.error(
@@ -184,6 +198,7 @@ class _Loader:
             elif seen_data_sources and isinstance(value, dict) and "type" in value:
                 if name in sources:
                     raise self.error(name, "", "a source of this name is defined twice")
+                self.check_name("", name)
                 sources[name] = self.source(name, value)
                 source_paths[name] = name
             else:
@@ -268,6 +283,7 @@ class _Loader:
             "processing", "calculators", processing.get("calculators", {}), dict
         )
         for name, table in tables.items():
+            self.check_name("processing.calculators", name)
             path = f"processing.calculators.{name}"
             kind, params, symbols = self._plugin_table(path, table)
             self.check_params(CALCULATORS, path, kind, params)
@@ -278,6 +294,7 @@ class _Loader:
         out: dict[str, RuleSpec] = {}
         tables = self.check_type("processing", "rules", processing.get("rules", {}), dict)
         for name, table in tables.items():
+            self.check_name("processing.rules", name)
             path = f"processing.rules.{name}"
             action = table.pop("action", "alert") if isinstance(table, dict) else "alert"
             if action not in ("tag", "drop", "alert", "halt"):
@@ -336,6 +353,7 @@ class _Loader:
         for name, table in delivery.items():
             if not isinstance(table, dict):
                 continue
+            self.check_name("delivery", name)
             path = f"delivery.{name}"
             kind, params, _ = self._plugin_table(path, table)
             topics = params.pop("topics", [">"])
@@ -389,7 +407,18 @@ def loads_config(text: str, filename: str = "config.toml") -> PipelineSpec:
 def load_config(path: str | Path) -> PipelineSpec:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            str(path),
+            "",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            "(TOML files are UTF-8; re-save the file as UTF-8)",
+            line,
+        ) from None
     return loads_config(text, str(path))

@@ -91,6 +91,7 @@ class Registry(Generic[P]):
         self._builtin_kinds = builtin_kinds or {}
         self._plugins: dict[str, P] = {}
         self._loaded = False
+        self._loading = False
         self._lock = threading.RLock()
 
     def register(self, plugin: P) -> P:
@@ -118,17 +119,23 @@ class Registry(Generic[P]):
         if self._loaded:
             return
         with self._lock:
-            if self._loaded:
+            # Other threads wait on the lock until the plugins are all in; only this thread,
+            # re-entering from a module it imports, may pass while loading is under way.
+            if self._loaded or self._loading:
                 return
-            self._loaded = True
-            for module in self._builtin_modules:
-                importlib.import_module(module)
-            from importlib.metadata import entry_points  # ~15 ms of imports; needed only here
+            self._loading = True
+            try:
+                for module in self._builtin_modules:
+                    importlib.import_module(module)
+                from importlib.metadata import entry_points  # ~15 ms of imports; only here
 
-            for entry in entry_points(group=self.entry_point_group):
-                plugin = entry.load()
-                if self._plugins.get(getattr(plugin, "kind", "")) is not plugin:
-                    self.register(plugin)
+                for entry in entry_points(group=self.entry_point_group):
+                    plugin = entry.load()
+                    if self._plugins.get(getattr(plugin, "kind", "")) is not plugin:
+                        self.register(plugin)
+                self._loaded = True
+            finally:
+                self._loading = False
 
     def get(self, kind: str) -> P:
         if not self._loaded:
@@ -162,13 +169,18 @@ class Registry(Generic[P]):
         params_type: type[msgspec.Struct] = self.get(kind).Params  # type: ignore[attr-defined]
         return params_type
 
-    def params(self, kind: str, raw: dict[str, Any] | msgspec.Struct | None) -> msgspec.Struct:
-        """Validate ``raw`` against the plugin's ``Params``; unknown fields are errors."""
+    def params(
+        self, kind: str, raw: dict[str, Any] | msgspec.Struct | None, *, strict: bool = False
+    ) -> msgspec.Struct:
+        """Validate ``raw`` against the plugin's ``Params``; unknown fields are errors.
+
+        ``strict``: no coercion (``"1e3"`` is not a number, ``1`` not a boolean), for input from
+        people (the config file, the catalog's forms and API); the lax default reads specs."""
         params_type = self._params_type(kind)
         if isinstance(raw, params_type):
             return raw
         try:
-            return msgspec.convert(raw or {}, params_type, strict=False)
+            return msgspec.convert(raw or {}, params_type, strict=strict)
         except msgspec.ValidationError as exc:
             message = str(exc)
             path = message.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in message else ""

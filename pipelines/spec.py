@@ -8,6 +8,7 @@ against the registries, so a spec that validates is one a worker can start.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final, Literal
 
 import crc32c
@@ -25,6 +26,10 @@ from pipelines.registry import (
 )
 
 __all__ = [
+    "NAME_CHARACTERS",
+    "NAME_MAX_LENGTH",
+    "NAME_PATTERN",
+    "NAME_RULE",
     "CalculatorSpec",
     "PipelineSpec",
     "RuleSpec",
@@ -35,11 +40,30 @@ __all__ = [
     "StorageSpec",
     "decode_spec",
     "encode_spec",
+    "name_problem",
     "shard_of",
     "validate",
 ]
 
-Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# The one definition of a valid name of a source, calculator, rule, sink or storage: the spec's
+# keys, used as topic tokens and stream ids. The config loader, the catalog's models, forms and
+# API all take it from here.
+NAME_CHARACTERS: Final = r"[A-Za-z0-9_.\-]"
+NAME_PATTERN: Final = rf"^{NAME_CHARACTERS}+$"
+NAME_MAX_LENGTH: Final = 100
+NAME_RULE: Final = "Use letters, digits, '_', '-' and '.' only."
+Name = Annotated[str, Meta(min_length=1, max_length=NAME_MAX_LENGTH, pattern=NAME_PATTERN)]
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` is not a valid name, or None when it is."""
+    if not isinstance(name, str) or not name:
+        return "A name is required."
+    if len(name) > NAME_MAX_LENGTH:
+        return f"At most {NAME_MAX_LENGTH} characters."
+    if re.fullmatch(NAME_PATTERN, name) is None:
+        return NAME_RULE
+    return None
 
 
 class _Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -13,6 +13,30 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 
 
+@pytest.fixture(autouse=True, scope="session")
+def audit_flush_allowed() -> None:
+    """The test runner's flush (transactional tests) may empty the append-only audit table."""
+    from django.conf import settings
+
+    settings.TICKERPLANT_AUDIT_FLUSH_ALLOWED = True
+
+
+@pytest.fixture(autouse=True)
+def clear_cache() -> None:
+    """The failed-login counters (Django's cache) start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def audit_anchor_url(settings: Any, tmp_path: Any) -> str:
+    """Every test anchors the audit chain in its own file."""
+    url = f"file://{tmp_path}/audit/anchor.json"
+    settings.TICKERPLANT_AUDIT_ANCHOR = url
+    return url
+
+
 @pytest.fixture(autouse=True)
 def config_store_url(settings: Any, tmp_path: Any) -> str:
     """Every test publishes to its own real file store."""

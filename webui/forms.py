@@ -6,6 +6,7 @@ from django import forms
 
 from controlplane.catalog.models import ProcessingRule
 from pipelines.registry import PROTOCOLS
+from pipelines.spec import NAME_MAX_LENGTH, NAME_PATTERN, NAME_RULE
 from webui.params_form import ListField
 
 __all__ = ["RuleForm", "SourceForm"]
@@ -16,7 +17,12 @@ def _names() -> ListField:
 
 
 class _EntryForm(forms.Form):
-    name = forms.SlugField(max_length=100, help_text="Letters, digits, '_', '-'.")
+    name = forms.RegexField(
+        NAME_PATTERN,
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"invalid": NAME_RULE},
+        help_text="Letters, digits, '_', '-' and '.'.",
+    )
     symbols = _names()
     enabled = forms.BooleanField(required=False, initial=True)
 

@@ -1,20 +1,15 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from webui.views import catalog, health, pages
+from webui.views import auth, catalog, health, pages
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/dashboard/", permanent=False), name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", auth.ThrottledLoginView.as_view(), name="login"),
+    path("accounts/logout/", auth.AuditedLogoutView.as_view(), name="logout"),
     path("dashboard/", pages.dashboard, name="dashboard"),
     path("audit/", pages.audit, name="audit"),
     path("api/", include("webui.api.urls")),

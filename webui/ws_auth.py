@@ -14,7 +14,9 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 
+from controlplane.audit.actions import do_record_login_failure
 from webui.metrics import WS_REFUSED
+from webui.throttle import TOKEN_BY_ADDRESS, client_ip
 
 __all__ = ["StreamAuthMiddleware"]
 
@@ -46,6 +48,27 @@ def _token_user(key: str) -> Any:
     return token.user
 
 
+def _client_ip(scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    client = scope.get("client") or ("", 0)
+    meta = {
+        "REMOTE_ADDR": client[0],
+        "HTTP_X_FORWARDED_FOR": headers.get(b"x-forwarded-for", b"").decode("latin-1"),
+    }
+    return client_ip(meta)
+
+
+@database_sync_to_async
+def _token_locked(address: str) -> bool:
+    """The API's token lockout applies to the WebSocket's tokens too (one counter per address)."""
+    return TOKEN_BY_ADDRESS.retry_after(address) is not None
+
+
+@database_sync_to_async
+def _token_failed(address: str) -> None:
+    if TOKEN_BY_ADDRESS.failed(address):
+        do_record_login_failure(address, address, locked=True, via="token")
+
+
 class StreamAuthMiddleware:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -64,11 +87,16 @@ class StreamAuthMiddleware:
         ):
             reason = "foreign_origin"
         elif token is not None:
-            user = await _token_user(token)
-            if user is None:
-                reason = "bad_token"
+            address = _client_ip(scope, headers)
+            if await _token_locked(address):
+                reason = "throttled"
             else:
-                scope = dict(scope, user=user)
+                user = await _token_user(token)
+                if user is None:
+                    reason = "bad_token"
+                    await _token_failed(address)
+                else:
+                    scope = dict(scope, user=user)
         if reason:
             WS_REFUSED.labels(reason).inc()
             return await WebsocketDenier()(scope, receive, send)

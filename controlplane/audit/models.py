@@ -1,4 +1,9 @@
-"""AuditEntry: append-only and hash-chained; the model refuses updates and deletes."""
+"""AuditEntry: append-only and hash-chained.
+
+The model refuses updates and deletes; database triggers (migration 0002) refuse them to raw SQL
+too, and on Postgres refuse TRUNCATE. Only the test runner's flush may lift them
+(:mod:`controlplane.audit.maintenance`).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    """One change. ``hash = sha256(canonical JSON of the entry including prev_hash)``."""
+    """One change. ``hash`` = SHA-256 (or HMAC-SHA256 under the audit key) of the canonical
+    JSON of the entry, ``prev_hash`` included (:mod:`controlplane.audit.chain`)."""
 
     position = models.PositiveBigIntegerField(unique=True)
     created_at = models.DateTimeField()
@@ -32,6 +38,8 @@ class AuditEntry(models.Model):
     data = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=16, blank=True, default="")
+    """The audit key's id when the hash is an HMAC under it; "" for a plain SHA-256."""
 
     objects = AuditQuerySet.as_manager()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from controlplane.audit.actions import actor_name, do_record_audit
 from controlplane.catalog.checks import (
@@ -71,13 +71,26 @@ def _snapshot(instance: Any) -> dict[str, Any]:
     }
 
 
+def _name_taken(model: type, name: str, pk: int | None, exc: IntegrityError) -> CatalogError:
+    """The unique constraint is the check: a writer that raced past ``check_name`` lands here."""
+    clash = model.objects.filter(name=name)  # type: ignore[attr-defined]
+    if pk is not None:
+        clash = clash.exclude(pk=pk)
+    if not clash.exists():
+        raise exc
+    return CatalogError("name", f"{name!r} is already taken.")
+
+
 def _create(model: type, user: Any, values: dict[str, Any]) -> Any:
     clean = _check(model, values, None)
     actor = actor_name(user)
-    with transaction.atomic():
-        instance = model.objects.create(**clean)  # type: ignore[attr-defined]
-        do_record_audit(actor, f"{_ENTRY_OF[model]}.create", instance.name, _snapshot(instance))
-        after_commit(publish_catalog, actor)
+    try:
+        with transaction.atomic():
+            instance = model.objects.create(**clean)  # type: ignore[attr-defined]
+            do_record_audit(actor, f"{_ENTRY_OF[model]}.create", instance.name, _snapshot(instance))
+            after_commit(publish_catalog, actor)
+    except IntegrityError as exc:
+        raise _name_taken(model, clean["name"], None, exc) from None
     return instance
 
 
@@ -86,14 +99,19 @@ def _update(instance: Any, user: Any, changes: dict[str, Any]) -> Any:
     before = _snapshot(instance)
     clean = _check(model, {**before, **changes}, instance.pk)
     actor = actor_name(user)
-    with transaction.atomic():
-        for key, value in clean.items():
+    try:
+        with transaction.atomic():
+            for key, value in clean.items():
+                setattr(instance, key, value)
+            instance.save()
+            after = _snapshot(instance)
+            diff = {k: {"old": before[k], "new": v} for k, v in after.items() if before.get(k) != v}
+            do_record_audit(actor, f"{_ENTRY_OF[model]}.update", instance.name, {"changes": diff})
+            after_commit(publish_catalog, actor)
+    except IntegrityError as exc:
+        for key, value in before.items():  # the instance as it still is in the database
             setattr(instance, key, value)
-        instance.save()
-        after = _snapshot(instance)
-        diff = {k: {"old": before[k], "new": v} for k, v in after.items() if before.get(k) != v}
-        do_record_audit(actor, f"{_ENTRY_OF[model]}.update", instance.name, {"changes": diff})
-        after_commit(publish_catalog, actor)
+        raise _name_taken(model, clean["name"], instance.pk, exc) from None
     return instance
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from django.core.exceptions import ValidationError
 
-from controlplane.catalog.models import name_validator
 from pipelines.registry import (
     CALCULATORS,
     PROTOCOLS,
@@ -18,6 +16,7 @@ from pipelines.registry import (
     Registry,
     RegistryError,
 )
+from pipelines.spec import name_problem
 
 __all__ = [
     "CatalogError",
@@ -57,15 +56,14 @@ def registry_for(entry: str, kind: str) -> Registry[Any]:
 
 
 def check_name(model: type, name: str, instance_pk: int | None = None) -> str:
-    name = (name or "").strip()
+    if not isinstance(name, str):
+        raise CatalogError("name", "Expected a string.")
+    name = name.strip()
     if not name:
         raise CatalogError("name", "This field is required.")
-    try:
-        name_validator(name)
-    except ValidationError as exc:
-        raise CatalogError("name", exc.messages[0]) from None
-    if len(name) > 100:
-        raise CatalogError("name", "At most 100 characters.")
+    problem = name_problem(name)
+    if problem is not None:
+        raise CatalogError("name", problem)
     clash = model.objects.filter(name=name)  # type: ignore[attr-defined]
     if instance_pk is not None:
         clash = clash.exclude(pk=instance_pk)
@@ -80,7 +78,7 @@ def check_params(entry: str, kind: str, raw: Any) -> dict[str, Any]:
     if raw is not None and not isinstance(raw, dict):
         raise CatalogError("params", "Expected an object of parameters.")
     try:
-        validated = registry.params(kind, raw or {})
+        validated = registry.params(kind, raw or {}, strict=True)
     except ParamsError as exc:
         field = f"params.{exc.path}" if exc.path else "params"
         raise CatalogError(field, str(exc)) from None

@@ -5,16 +5,16 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 
+from pipelines.spec import NAME_MAX_LENGTH, NAME_PATTERN, NAME_RULE
+
 __all__ = ["DataSource", "DeliveryTarget", "ProcessingRule", "PublishedSpec"]
 
-# The names become PipelineSpec keys and topic tokens (pipelines.spec.Name).
-name_validator = RegexValidator(
-    r"^[A-Za-z0-9_.\-]+$", "Use letters, digits, '_', '-' and '.' only."
-)
+# The names become PipelineSpec keys and topic tokens: pipelines.spec's one definition.
+name_validator = RegexValidator(NAME_PATTERN, NAME_RULE)
 
 
 class _Entry(models.Model):
-    name = models.CharField(max_length=100, unique=True, validators=[name_validator])
+    name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True, validators=[name_validator])
     kind = models.CharField(max_length=100)
     params = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)

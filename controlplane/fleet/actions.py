@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from controlplane.fleet.models import Heartbeat
 
-__all__ = ["do_record_heartbeat"]
+__all__ = ["do_record_heartbeat", "do_record_process_state"]
 
 
 def do_record_heartbeat(process: str, pid: int | None = None) -> Heartbeat:
@@ -24,3 +24,11 @@ def do_record_heartbeat(process: str, pid: int | None = None) -> Heartbeat:
         )
         beat.refresh_from_db()
     return beat
+
+
+def do_record_process_state(process: str, pid: int, state: str, detail: str = "") -> None:
+    """The supervisor's report of one process: its state now (``up``, ``starting``, ``down``)."""
+    Heartbeat.objects.update_or_create(
+        process=process,
+        defaults={"pid": pid, "state": state, "detail": detail[:300], "last_seen": timezone.now()},
+    )

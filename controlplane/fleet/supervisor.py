@@ -4,6 +4,13 @@ Every child runs in its own session (process group), so a signal to the group re
 grandchildren too, and the terminal's Ctrl-C reaches only the supervisor, which then stops the
 children in order: SIGTERM to each group, SIGKILL to what is left after the grace period.
 
+Children die with the supervisor: each starts with the parent-death signal SIGKILL
+(``prctl(PR_SET_PDEATHSIG)``, Linux), so a supervisor killed by SIGKILL or the OOM killer leaves
+no child running under PID 1. The signal follows the *thread* that started the child, so children
+are started from the thread that runs the supervisor for its whole life (``run``'s caller).
+Grandchildren, which the kernel does not signal, are swept from their recorded process groups by
+the next start (:mod:`controlplane.fleet.platform_lock`).
+
 Observers (e.g. :class:`controlplane.fleet.failover.ShardFailover`) see a snapshot of every child
 after each watch step, and never once a stop was requested: the platform's own shutdown is not a
 death.
@@ -12,6 +19,7 @@ death.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import logging
 import os
@@ -29,6 +37,21 @@ log = logging.getLogger(__name__)
 _BACKOFF_FIRST = 0.5
 _BACKOFF_MAX = 30.0
 _HEALTHY_AFTER = 30.0  # a child that ran this long restarts without waiting
+_PR_SET_PDEATHSIG = 1
+# Loaded once here: a child between fork and exec should do as little as possible.
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with(parent_pid: int) -> Callable[[], None]:
+    """The child's preexec: SIGKILL when the parent dies, and at once if it already has."""
+
+    def preexec() -> None:
+        if _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            os._exit(126)  # a child that would outlive the supervisor must not start
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(126)
+
+    return preexec
 
 
 @dataclass(frozen=True)
@@ -103,8 +126,12 @@ class Supervisor:
         grace_seconds: float = 10.0,
         on_stopped: Callable[[], object] | None = None,
         observers: Sequence[Observer] = (),
+        on_started: Callable[[Mapping[str, int]], object] | None = None,
     ) -> None:
+        """``on_started``: called with the pid of every running child, by name, after each
+        start (``runplatform`` records them for the next start's sweep)."""
         self._children = [_Child(spec) for spec in children]
+        self._on_started = on_started
         self._env = env
         self._cwd = cwd
         self._grace = grace_seconds
@@ -170,10 +197,18 @@ class Supervisor:
 
     def _start(self, child: _Child) -> None:
         child.process = subprocess.Popen(
-            child.spec.argv, env=self._env, cwd=self._cwd, start_new_session=True
+            child.spec.argv,
+            env=self._env,
+            cwd=self._cwd,
+            start_new_session=True,
+            preexec_fn=_die_with(os.getpid()),
         )
         child.started_at = time.monotonic()
         log.info("supervisor: started %s (pid %d)", child.spec.name, child.process.pid)
+        if self._on_started is not None:
+            self._on_started(
+                {c.spec.name: c.process.pid for c in self._children if c.process is not None}
+            )
 
     def _watch(self) -> None:
         now = time.monotonic()

@@ -68,8 +68,19 @@ def test_rest_book_and_readiness(platform: Platform) -> None:
     asks = [Decimal(price) for price, _ in book["asks"]]
     assert bids == sorted(bids, reverse=True) and asks == sorted(asks)
     assert bids[0] < asks[0]
-    with urllib.request.urlopen(f"{platform.url}/readyz", timeout=5) as response:
-        assert json.loads(response.read())["ready"] is True
+    # Ready once every worker is up and Celery's first heartbeat (beat: every 10 s) is in.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{platform.url}/readyz", timeout=5) as response:
+                ready = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            ready = json.loads(exc.read())
+        if ready["ready"] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert ready["ready"] is True, ready
+    assert ready["checks"]["workers"] == "ok (2 up)"
 
 
 def test_browser_sees_the_ladder_change(platform: Platform, chromium_executable: str) -> None:

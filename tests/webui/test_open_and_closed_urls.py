@@ -71,7 +71,9 @@ def test_the_walk_found_the_product_urls() -> None:
 @pytest.mark.parametrize("url", ALL_URLS)
 def test_anonymous_requests_are_refused_except_the_open_urls(client: Client, url: str) -> None:
     response = client.get(url)
-    if url in OPEN:
+    if url == "/readyz":  # open: it answers, ready or not (no worker runs in this test)
+        assert response.status_code in (200, 503) and "checks" in response.json(), url
+    elif url in OPEN:
         assert response.status_code == 200, url
     elif url.startswith("/api/"):
         assert response.status_code in (401, 403), url
@@ -97,10 +99,17 @@ def test_an_authenticated_user_without_a_role_sees_nothing(client: Client, make_
     assert client.get("/api/sources/").status_code == 403
 
 
-def test_health_readiness_and_metrics(client: Client) -> None:
+def test_health_readiness_and_metrics(client: Client, settings: Any) -> None:
+    from controlplane.fleet.actions import do_record_heartbeat, do_record_process_state
+
+    settings.TICKERPLANT_WORKERS = 2
+    for index in range(2):
+        do_record_process_state(f"worker-{index}", 100 + index, "up", "running 5 s")
+    do_record_heartbeat("celery-worker")
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["ready"] is True and ready["checks"]["database"] == "ok"
+    assert ready["checks"]["workers"] == "ok (2 up)"
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert b"tickerplant_http_requests_total" in metrics.content

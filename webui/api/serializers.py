@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 
 from controlplane.catalog import actions
@@ -21,7 +22,37 @@ def catalog_error_detail(exc: CatalogError) -> dict[str, Any]:
     return {head: [exc.message]}
 
 
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: ``1`` is not silently ``"1"``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false``, not ``1``, ``"yes"`` or ``"true"``."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def _strings() -> serializers.ListField:
+    return serializers.ListField(child=StrictCharField(), required=False)
+
+
 class _EntrySerializer(serializers.ModelSerializer):
+    """Strict types (no coercion of numbers to strings or strings to booleans); the plugin's
+    ``Params`` check the params strictly too (``controlplane.catalog.checks.check_params``)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+    }
     action_create: Any = None
     action_update: Any = None
 
@@ -46,8 +77,8 @@ _COMMON = ["id", "name", "kind", "params", "symbols", "enabled", "created_at", "
 class SourceSerializer(_EntrySerializer):
     action_create = staticmethod(actions.do_create_source)
     action_update = staticmethod(actions.do_update_source)
-    symbols = serializers.ListField(child=serializers.CharField(), required=False)
-    fields = serializers.ListField(child=serializers.CharField(), required=False)
+    symbols = _strings()
+    fields = _strings()
     params = serializers.DictField(required=False)
 
     class Meta:
@@ -61,7 +92,7 @@ class SourceSerializer(_EntrySerializer):
 class RuleSerializer(_EntrySerializer):
     action_create = staticmethod(actions.do_create_rule)
     action_update = staticmethod(actions.do_update_rule)
-    symbols = serializers.ListField(child=serializers.CharField(), required=False)
+    symbols = _strings()
     params = serializers.DictField(required=False)
 
     class Meta:

@@ -14,6 +14,7 @@ from controlplane.catalog import actions
 from controlplane.catalog.models import DataSource, ProcessingRule
 from pipelines.events import to_json_dict
 from pipelines.registry import CALCULATORS, PROTOCOLS, RULES, SINKS, SOURCES
+from pipelines.spec import NAME_CHARACTERS
 from webui.api.serializers import BookSerializer, PluginSerializer, RuleSerializer, SourceSerializer
 from webui.gateway import get_gateway
 
@@ -26,7 +27,7 @@ class SourceViewSet(viewsets.ModelViewSet):
     queryset = DataSource.objects.all()
     serializer_class = SourceSerializer
     lookup_field = "name"
-    lookup_value_regex = r"[A-Za-z0-9_.\-]+"
+    lookup_value_regex = f"{NAME_CHARACTERS}+"
 
     def perform_destroy(self, instance: DataSource) -> None:
         actions.do_delete_source(instance, self.request.user)
@@ -38,7 +39,7 @@ class RuleViewSet(viewsets.ModelViewSet):
     queryset = ProcessingRule.objects.all()
     serializer_class = RuleSerializer
     lookup_field = "name"
-    lookup_value_regex = r"[A-Za-z0-9_.\-]+"
+    lookup_value_regex = f"{NAME_CHARACTERS}+"
 
     def perform_destroy(self, instance: ProcessingRule) -> None:
         actions.do_delete_rule(instance, self.request.user)

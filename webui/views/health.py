@@ -1,15 +1,27 @@
-"""Open endpoints: /healthz (up), /readyz (database and config store), /metrics."""
+"""Open endpoints: /healthz (up), /readyz (database, config store, workers, Celery), /metrics.
+
+``/readyz`` is ready only when every check is ``ok``:
+- ``workers``: each of the ``TICKERPLANT_WORKERS`` workers reported ``up`` by the supervisor
+  (``Heartbeat`` rows ``worker-<i>`` written by :class:`controlplane.fleet.reporting.FleetReporter`)
+  within ``TICKERPLANT_FLEET_REPORT_STALE_SECONDS`` (older: the supervisor is gone);
+- ``celery`` (unless ``TICKERPLANT_CELERY=0``): the heartbeat task, which beat sends and a
+  worker runs, recorded within ``TICKERPLANT_CELERY_STALE_SECONDS``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from controlplane.fleet.failover import worker_name
+from controlplane.fleet.models import Heartbeat
 from pipelines.config_stores import open_store
 from webui.metrics import REGISTRY
 
@@ -39,8 +51,44 @@ def readyz(request: HttpRequest) -> HttpResponse:
         checks["config_store"] = f"ok (spec v{spec.version})" if spec else "ok (empty)"
     except Exception as exc:  # idem
         checks["config_store"] = f"error: {exc}"
+    if checks["database"] == "ok":
+        beats = {beat.process: beat for beat in Heartbeat.objects.all()}
+        checks["workers"] = _workers_check(beats)
+        if settings.TICKERPLANT_CELERY_EXPECTED:
+            checks["celery"] = _celery_check(beats.get("celery-worker"))
     ready = all(value.startswith("ok") for value in checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+def _age(beat: Heartbeat) -> float:
+    return (timezone.now() - beat.last_seen) / dt.timedelta(seconds=1)
+
+
+def _workers_check(beats: dict[str, Heartbeat]) -> str:
+    count = settings.TICKERPLANT_WORKERS
+    stale_after = settings.TICKERPLANT_FLEET_REPORT_STALE_SECONDS
+    problems = []
+    for index in range(count):
+        name = worker_name(index)
+        beat = beats.get(name)
+        if beat is None:
+            problems.append(f"{name} not reported yet")
+        elif _age(beat) > stale_after:
+            problems.append(f"{name} not reported for {_age(beat):.0f} s (supervisor gone?)")
+        elif beat.state != "up":
+            problems.append(f"{name} {beat.state}: {beat.detail}")
+    if problems:
+        return "error: " + "; ".join(problems)
+    return f"ok ({count} up)"
+
+
+def _celery_check(beat: Heartbeat | None) -> str:
+    if beat is None:
+        return "error: no Celery heartbeat yet (worker or beat not running, or starting)"
+    age = _age(beat)
+    if age > settings.TICKERPLANT_CELERY_STALE_SECONDS:
+        return f"error: no Celery heartbeat for {age:.0f} s (worker or beat down, or busy)"
+    return f"ok (heartbeat {age:.0f} s ago)"
 
 
 def _metrics_allowed(request: HttpRequest) -> bool:

@@ -60,3 +60,10 @@ def test_export_round_trips(tmp_path: Path, settings: Any) -> None:
     assert exported.sources == original.sources
     assert exported.calculators == original.calculators
     assert compile_spec(2).sources == original.sources
+
+
+def test_import_config_of_a_non_utf8_file_is_a_clear_error(tmp_path: Any) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'[data_sources]\n[feed]\ntype = "simulator"\n# caf\xe9\n')
+    with pytest.raises(CommandError, match=r"latin1.toml:4: not UTF-8 text: byte 0xe9"):
+        call_command("import_config", str(path))

@@ -12,13 +12,24 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from controlplane.audit.actions import do_anchor_audit_head
 from controlplane.catalog.publish import publish_catalog
 from controlplane.fleet.failover import ShardFailover, worker_name
+from controlplane.fleet.platform_lock import PlatformLock, PlatformRunning
+from controlplane.fleet.reporting import FleetReporter
 from controlplane.fleet.supervisor import ChildSpec, Observer, Supervisor, unlink_rings
 from controlplane.paths import BASE_DIR
 from pipelines.runtime.metrics import metrics_port_for
 
 log = logging.getLogger(__name__)
+
+
+def _anchor_audit() -> None:
+    """Anchor the audit chain head (at start and at stop); a failure is logged, not fatal."""
+    try:
+        do_anchor_audit_head()
+    except Exception:  # the store may be down: the platform runs, the error is in the log
+        log.exception("audit: could not anchor the chain head")
 
 
 def _unapplied_migrations() -> list[str]:
@@ -61,6 +72,19 @@ class Command(BaseCommand):
                 f"{len(unapplied)} unapplied migration(s) ({', '.join(unapplied[:5])}); "
                 "run `python manage.py migrate` first"
             )
+        lock = PlatformLock(settings.VAR_DIR / "run", port)
+        try:
+            swept = lock.acquire()
+        except PlatformRunning as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            self._run(options, workers, port, lock, swept)
+        finally:
+            lock.release()
+
+    def _run(
+        self, options: dict[str, Any], workers: int, port: int, lock: PlatformLock, swept: list[int]
+    ) -> None:
         prefix = f"tickerplant-{port}"
         store = settings.TICKERPLANT_CONFIG_STORE
         env = {
@@ -74,6 +98,10 @@ class Command(BaseCommand):
             "TICKERPLANT_SHM_PREFIX": prefix,
             "TICKERPLANT_CONFIG_STORE": store,
             "PYTHONUNBUFFERED": "1",
+            # /readyz expects a Celery heartbeat only where a Celery runs
+            "TICKERPLANT_CELERY": "0"
+            if options["no_celery"]
+            else os.environ.get("TICKERPLANT_CELERY", "1"),
         }
         os.environ.update(env)
         # Every worker starts now: the default placement, whatever a previous run had moved.
@@ -85,7 +113,13 @@ class Command(BaseCommand):
             if published
             else f"spec unchanged in {store}"
         )
-        unlink_rings(prefix)  # stale rings of a previous run that was killed hard
+        stale = unlink_rings(prefix)  # stale rings of a previous run that was killed hard
+        if swept or stale:
+            self.stdout.write(
+                f"cleaned up after a platform that died: {len(swept)} process group(s) killed, "
+                f"{len(stale)} shared-memory ring(s) removed"
+            )
+        _anchor_audit()
         python = sys.executable
         children = [
             ChildSpec(
@@ -162,17 +196,23 @@ class Command(BaseCommand):
             f"Tickerplant on http://127.0.0.1:{port}/ with {workers} worker(s); Ctrl-C stops"
         )
         self.stdout.flush()
-        observers: list[Observer] = []
+        ports = {i: metrics_port_for(i) for i in range(workers)}
+        observers: list[Observer] = [FleetReporter(workers, metrics_ports=ports)]
         if workers > 1 and not options["no_failover"]:
-            ports = {i: metrics_port_for(i) for i in range(workers)}
             observers.append(ShardFailover(workers, store_url=store, metrics_ports=ports))
+
+        def stopped() -> None:
+            unlink_rings(prefix)
+            _anchor_audit()
+
         supervisor = Supervisor(
             children,
             env=env,
             cwd=BASE_DIR,
             grace_seconds=options["grace"],
-            on_stopped=lambda: unlink_rings(prefix),
+            on_stopped=stopped,
             observers=observers,
+            on_started=lock.record,
         )
         supervisor.run()
         self.stdout.write("Tickerplant stopped")
