@@ -10,7 +10,9 @@ from pipelines import accel
 from pipelines.core import fields
 from pipelines.events import BookDelta, Metric, Trade, _EventBase
 
-DELTA = BookDelta(stream="s", symbol="X", seq=3, ts_recv=4, side="bid", price=1, size=2, action="new")
+DELTA = BookDelta(
+    stream="s", symbol="X", seq=3, ts_recv=4, side="bid", price=1, size=2, action="new"
+)
 
 
 def test_an_event_field_reads_as_getattr_whichever_way_it_is_read() -> None:
