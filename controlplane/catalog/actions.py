@@ -124,11 +124,64 @@ def _delete(instance: Any, user: Any) -> None:
         after_commit(publish_catalog, actor)
 
 
-def do_create_source(user: Any, **values: Any) -> DataSource:
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields a caller passed (``None``: not given, the model's default or unchanged)."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def do_create_source(
+    user: Any,
+    *,
+    name: str,
+    kind: str,
+    protocol: str | None = None,
+    endpoint: str | None = None,
+    mapping: str | None = None,
+    symbols: list[str] | None = None,
+    fields: list[str] | None = None,
+    params: dict[str, Any] | None = None,
+    enabled: bool | None = None,
+) -> DataSource:
+    values = _given(
+        name=name,
+        kind=kind,
+        protocol=protocol,
+        endpoint=endpoint,
+        mapping=mapping,
+        symbols=symbols,
+        fields=fields,
+        params=params,
+        enabled=enabled,
+    )
     return _create(DataSource, user, values)
 
 
-def do_update_source(source: DataSource, user: Any, **changes: Any) -> DataSource:
+def do_update_source(
+    source: DataSource,
+    user: Any,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    protocol: str | None = None,
+    endpoint: str | None = None,
+    mapping: str | None = None,
+    symbols: list[str] | None = None,
+    fields: list[str] | None = None,
+    params: dict[str, Any] | None = None,
+    enabled: bool | None = None,
+) -> DataSource:
+    """Change the fields given (the others keep their values)."""
+    changes = _given(
+        name=name,
+        kind=kind,
+        protocol=protocol,
+        endpoint=endpoint,
+        mapping=mapping,
+        symbols=symbols,
+        fields=fields,
+        params=params,
+        enabled=enabled,
+    )
     return _update(source, user, changes)
 
 
@@ -136,11 +189,37 @@ def do_delete_source(source: DataSource, user: Any) -> None:
     _delete(source, user)
 
 
-def do_create_rule(user: Any, **values: Any) -> ProcessingRule:
+def do_create_rule(
+    user: Any,
+    *,
+    name: str,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    symbols: list[str] | None = None,
+    action: str | None = None,
+    enabled: bool | None = None,
+) -> ProcessingRule:
+    values = _given(
+        name=name, kind=kind, params=params, symbols=symbols, action=action, enabled=enabled
+    )
     return _create(ProcessingRule, user, values)
 
 
-def do_update_rule(rule: ProcessingRule, user: Any, **changes: Any) -> ProcessingRule:
+def do_update_rule(
+    rule: ProcessingRule,
+    user: Any,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    params: dict[str, Any] | None = None,
+    symbols: list[str] | None = None,
+    action: str | None = None,
+    enabled: bool | None = None,
+) -> ProcessingRule:
+    """Change the fields given (the others keep their values)."""
+    changes = _given(
+        name=name, kind=kind, params=params, symbols=symbols, action=action, enabled=enabled
+    )
     return _update(rule, user, changes)
 
 
@@ -148,11 +227,31 @@ def do_delete_rule(rule: ProcessingRule, user: Any) -> None:
     _delete(rule, user)
 
 
-def do_create_target(user: Any, **values: Any) -> DeliveryTarget:
+def do_create_target(
+    user: Any,
+    *,
+    name: str,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    topics: list[str] | None = None,
+    enabled: bool | None = None,
+) -> DeliveryTarget:
+    values = _given(name=name, kind=kind, params=params, topics=topics, enabled=enabled)
     return _create(DeliveryTarget, user, values)
 
 
-def do_update_target(target: DeliveryTarget, user: Any, **changes: Any) -> DeliveryTarget:
+def do_update_target(
+    target: DeliveryTarget,
+    user: Any,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    params: dict[str, Any] | None = None,
+    topics: list[str] | None = None,
+    enabled: bool | None = None,
+) -> DeliveryTarget:
+    """Change the fields given (the others keep their values)."""
+    changes = _given(name=name, kind=kind, params=params, topics=topics, enabled=enabled)
     return _update(target, user, changes)
 
 

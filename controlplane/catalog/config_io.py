@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +33,30 @@ def _upsert(model: type, create: Any, update: Any, user: Any, values: dict[str, 
     return "updated"
 
 
+def _fields(name: str, entry: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The catalog values of one spec entry: its name and these fields, as plain lists and dicts."""
+    values: dict[str, Any] = {"name": name}
+    for field in fields:
+        value = getattr(entry, field)
+        values[field] = list(value) if isinstance(value, tuple) else value
+        if isinstance(value, Mapping):
+            values[field] = dict(value)
+    return values
+
+
+# What each spec section becomes in the catalog: (label, model, create, update, fields).
+_SECTIONS: tuple[tuple[str, str, type, Any, Any, tuple[str, ...]], ...] = (
+    ("sources", "source", DataSource, actions.do_create_source, actions.do_update_source,
+     ("kind", "protocol", "endpoint", "mapping", "symbols", "fields", "params", "enabled")),
+    ("calculators", "rule", ProcessingRule, actions.do_create_rule, actions.do_update_rule,
+     ("kind", "params", "symbols", "enabled")),
+    ("rules", "rule", ProcessingRule, actions.do_create_rule, actions.do_update_rule,
+     ("kind", "params", "symbols", "action", "enabled")),
+    ("sinks", "target", DeliveryTarget, actions.do_create_target, actions.do_update_target,
+     ("kind", "params", "topics", "enabled")),
+)  # fmt: skip
+
+
 def do_import_spec(user: Any, spec: PipelineSpec) -> dict[str, str]:
     """Create or update one catalog entry per spec entry, in one transaction (one publish).
 
@@ -40,70 +65,14 @@ def do_import_spec(user: Any, spec: PipelineSpec) -> dict[str, str]:
     """
     report: dict[str, str] = {}
     with transaction.atomic():
-        for name, source in spec.sources.items():
-            report[f"source {name}"] = _upsert(
-                DataSource,
-                actions.do_create_source,
-                actions.do_update_source,
-                user,
-                {
-                    "name": name,
-                    "kind": source.kind,
-                    "protocol": source.protocol,
-                    "endpoint": source.endpoint,
-                    "mapping": source.mapping,
-                    "symbols": list(source.symbols),
-                    "fields": list(source.fields),
-                    "params": dict(source.params),
-                    "enabled": source.enabled,
-                },
-            )
-        for name, calc in spec.calculators.items():
-            report[f"rule {name}"] = _upsert(
-                ProcessingRule,
-                actions.do_create_rule,
-                actions.do_update_rule,
-                user,
-                {
-                    "name": name,
-                    "kind": calc.kind,
-                    "params": dict(calc.params),
-                    "symbols": list(calc.symbols),
-                    "enabled": calc.enabled,
-                },
-            )
-        for name, rule in spec.rules.items():
-            report[f"rule {name}"] = _upsert(
-                ProcessingRule,
-                actions.do_create_rule,
-                actions.do_update_rule,
-                user,
-                {
-                    "name": name,
-                    "kind": rule.kind,
-                    "params": dict(rule.params),
-                    "symbols": list(rule.symbols),
-                    "action": rule.action,
-                    "enabled": rule.enabled,
-                },
-            )
-        for name, sink in spec.sinks.items():
-            if sink.kind == "shm" and not sink.params:
-                report[f"target {name}"] = "skipped (the live shm sink is always present)"
-                continue
-            report[f"target {name}"] = _upsert(
-                DeliveryTarget,
-                actions.do_create_target,
-                actions.do_update_target,
-                user,
-                {
-                    "name": name,
-                    "kind": sink.kind,
-                    "params": dict(sink.params),
-                    "topics": list(sink.topics),
-                    "enabled": sink.enabled,
-                },
-            )
+        for section, label, model, create, update, fields in _SECTIONS:
+            entries: dict[str, Any] = getattr(spec, section)
+            for name, entry in entries.items():
+                if section == "sinks" and entry.kind == "shm" and not entry.params:
+                    report[f"{label} {name}"] = "skipped (the live shm sink is always present)"
+                    continue
+                values = _fields(name, entry, fields)
+                report[f"{label} {name}"] = _upsert(model, create, update, user, values)
     return report
 
 
