@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+_ASGI_APP = "controlplane.asgi:application"
 
 _CREATE_VIEWER = (
     "from django.contrib.auth.models import Group, User\n"
@@ -130,8 +131,7 @@ def start_daphne(
     log = var_dir / "daphne.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-            + ["controlplane.asgi:application"],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), _ASGI_APP],
             cwd=REPO,
             env=full_env,
             stdout=out,
