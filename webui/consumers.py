@@ -33,7 +33,7 @@ from webui.metrics import (
     WS_REFUSED,
     WS_SEND_CLOSED,
 )
-from webui.roles import can_view
+from webui.roles import can_view, role_known
 from webui.ws_backlog import Send, unwrap_send
 from webui.ws_frames import CLOSE_SLOW, frame_problem
 
@@ -73,7 +73,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if not await database_sync_to_async(can_view)(user):
+        # A token's role was read with its user: no second trip to the database thread.
+        allowed = (
+            can_view(user) if role_known(user) else await database_sync_to_async(can_view)(user)
+        )
+        if not allowed:
             WS_REFUSED.labels("unauthenticated").inc()
             await self.close(code=4401)
             return

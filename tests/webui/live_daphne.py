@@ -90,10 +90,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
+def _manage(repo: Path, env: dict[str, str], *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=REPO,
+        cwd=repo,
         env=env,
         capture_output=True,
         text=True,
@@ -110,8 +110,11 @@ def start_daphne(
     port: int | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 120,
+    repo: Path = REPO,
 ) -> LiveDaphne:
-    """Migrate a fresh state directory, create a viewer, start daphne; wait for ``/healthz``."""
+    """Migrate a fresh state directory, create a viewer, start daphne; wait for ``/healthz``.
+
+    ``repo`` is the checkout served (another one lets a benchmark compare two versions)."""
     port = port or _free_port()
     keep = {
         k: v
@@ -126,13 +129,13 @@ def start_daphne(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    _manage(full_env, "migrate", "--noinput")
-    token = _manage(full_env, "shell", "-c", _CREATE_VIEWER).strip().splitlines()[-1]
+    _manage(repo, full_env, "migrate", "--noinput")
+    token = _manage(repo, full_env, "shell", "-c", _CREATE_VIEWER).strip().splitlines()[-1]
     log = var_dir / "daphne.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), _ASGI_APP],
-            cwd=REPO,
+            cwd=repo,
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -156,13 +156,12 @@ class FanOut:
             return subscribers
         subscribers = self._pattern_subs[pattern] = set()
         topics = self._pattern_topics[pattern] = {}
-        for topic in self.latest:
-            known = self._topic_patterns.get(topic)
-            if known is None:
-                self._patterns_of(topic)  # indexes the topic, this pattern included
-            elif matches(pattern, topic):
+        for topic, known in self._topic_patterns.items():
+            if matches(pattern, topic):
                 self._topic_patterns[topic] = (*known, pattern)
                 topics[topic] = None
+        for topic in self.latest:
+            self._patterns_of(topic)  # a cached topic not indexed yet: this pattern included
         return subscribers
 
     def _drop(self, pattern: str, subscriber: Subscriber) -> None:
