@@ -41,7 +41,8 @@ def _same_origin(origin: str, host: str) -> bool:
     return parts.netloc.lower() == host.lower()
 
 
-def _token_user_sync(key: str) -> Any:
+@database_sync_to_async
+def _token_user(key: str) -> Any:
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.select_related("user").filter(key=key).first()
@@ -49,11 +50,6 @@ def _token_user_sync(key: str) -> Any:
         return None
     role_of(token.user)  # cached on the user: the consumer's role check needs no second trip
     return token.user
-
-
-# Reads only, with no state kept between calls: they may run on the executor's several threads
-# (each with its own connection) instead of queueing on the one thread-sensitive database thread.
-_token_user = database_sync_to_async(_token_user_sync, thread_sensitive=False)
 
 
 class StreamAuthMiddleware:
