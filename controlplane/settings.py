@@ -87,6 +87,15 @@ TICKERPLANT_CELERY_STALE_SECONDS = 35.0
 TICKERPLANT_WS_HEARTBEAT_SECONDS = float(os.environ.get("TICKERPLANT_WS_HEARTBEAT_SECONDS", "5"))
 TICKERPLANT_WS_MAILBOX_TOPICS = 1024
 TICKERPLANT_WS_MAX_PATTERNS = 256
+# Client frames are checked before they are parsed: a larger or deeper one gets an error frame and
+# a close. 64 KiB holds a subscribe of 256 patterns of 250 characters (subscribing adds, so a
+# larger set goes in several frames).
+TICKERPLANT_WS_MAX_FRAME_BYTES = 64 * 1024
+TICKERPLANT_WS_MAX_FRAME_DEPTH = 32
+# A socket whose unsent bytes stay above the backlog limit for the stall period (a client that
+# stopped reading, or a dead peer) gets a ``slow_consumer`` error frame and is closed.
+TICKERPLANT_WS_BACKLOG_BYTES = int(os.environ.get("TICKERPLANT_WS_BACKLOG_BYTES", str(256 * 1024)))
+TICKERPLANT_WS_STALL_SECONDS = float(os.environ.get("TICKERPLANT_WS_STALL_SECONDS", "15"))
 TICKERPLANT_GATEWAY_POLL_SECONDS = 0.02
 # Audit: the chain head is anchored outside the database (a file here; Redis or Consul in
 # production: docs/operations.md) every TICKERPLANT_AUDIT_ANCHOR_SECONDS and at shutdown; an

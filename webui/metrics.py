@@ -16,6 +16,10 @@ __all__ = [
     "GATEWAY_RINGS",
     "REGISTRY",
     "WS_CONNECTIONS",
+    "WS_CUT_OFF",
+    "WS_FRAMES_REFUSED",
+    "WS_SEND_CLOSED",
+    "WS_SUBSCRIBERS",
     "RequestMetricsMiddleware",
 ]
 
@@ -35,6 +39,27 @@ WS_ACCEPTED = Counter(
 )
 WS_REFUSED = Counter(
     "tickerplant_ws_refused", "WebSocket connections refused", ["reason"], registry=REGISTRY
+)
+WS_SUBSCRIBERS = Gauge(
+    "tickerplant_ws_subscribers",
+    "WebSocket subscribers registered with the gateway (0 once every client is gone)",
+    registry=REGISTRY,
+)
+WS_FRAMES_REFUSED = Counter(
+    "tickerplant_ws_frames_refused",
+    "Client frames refused before parsing (too large or too deep); the socket is closed",
+    ["code"],
+    registry=REGISTRY,
+)
+WS_CUT_OFF = Counter(
+    "tickerplant_ws_cut_off",
+    "Sockets closed because their backlog stayed over the limit (slow or dead clients)",
+    registry=REGISTRY,
+)
+WS_SEND_CLOSED = Counter(
+    "tickerplant_ws_send_closed",
+    "Frames not sent because the client had already gone",
+    registry=REGISTRY,
 )
 GATEWAY_EVENTS = Counter(
     "tickerplant_gateway_events", "Events read from the rings", registry=REGISTRY

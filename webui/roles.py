@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["ADMIN", "OPERATOR", "ROLES", "VIEWER", "can_operate", "can_view", "role_of"]
+__all__ = [
+    "ADMIN",
+    "OPERATOR",
+    "ROLES",
+    "VIEWER",
+    "can_operate",
+    "can_view",
+    "role_known",
+    "role_of",
+]
 
 VIEWER: Final = "viewer"
 OPERATOR: Final = "operator"
@@ -27,6 +36,13 @@ def role_of(user: Any) -> str | None:
         role = max(names, key=lambda n: _RANK[n]) if names else None
     user._tickerplant_role = role
     return role
+
+
+def role_known(user: Any) -> bool:
+    """Whether :func:`role_of` answers for ``user`` without a database query."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return True
+    return bool(user.is_superuser) or getattr(user, "_tickerplant_role", False) is not False
 
 
 def can_view(user: Any) -> bool:

@@ -1,8 +1,10 @@
 """WebSocket admission: same-origin check, and DRF token auth (header or ``?token=``).
 
-Runs inside Channels' AuthMiddlewareStack, so ``scope["user"]`` already holds the session's user;
-a token, when given, names the user instead. A foreign Origin is refused; a missing Origin (a
-non-browser client) is accepted only with a valid token.
+A foreign Origin is refused; a missing Origin (a non-browser client) is accepted only with a valid
+token. A token names the user, whose role is read in the same trip to the database (one
+``database_sync_to_async`` hop per handshake: they all queue on one thread); without a token,
+Channels' session authentication fills ``scope["user"]``. :func:`stream_auth_stack` puts this
+inside Channels' cookie and session middleware, as ``AuthMiddlewareStack`` would.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from channels.auth import AuthMiddleware
 from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 
 from controlplane.audit.actions import do_record_login_failure
 from webui.metrics import WS_REFUSED
+from webui.roles import role_of
 from webui.throttle import TOKEN_BY_ADDRESS, client_ip
 
-__all__ = ["StreamAuthMiddleware"]
+__all__ = ["StreamAuthMiddleware", "stream_auth_stack"]
 
 
 def _token(headers: dict[bytes, bytes], query_string: bytes) -> str | None:
@@ -45,6 +50,7 @@ def _token_user(key: str) -> Any:
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None
+    role_of(token.user)  # cached on the user: the consumer's role check needs no second trip
     return token.user
 
 
@@ -72,10 +78,11 @@ def _token_failed(address: str) -> None:
 class StreamAuthMiddleware:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self.session_auth = AuthMiddleware(inner)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if scope["type"] != "websocket":
-            return await self.inner(scope, receive, send)
+            return await self.session_auth(scope, receive, send)
         headers = dict(scope.get("headers", ()))
         token = _token(headers, scope.get("query_string", b""))
         origin = headers.get(b"origin")
@@ -96,8 +103,13 @@ class StreamAuthMiddleware:
                     reason = "bad_token"
                     await _token_failed(address)
                 else:
-                    scope = dict(scope, user=user)
+                    return await self.inner(dict(scope, user=user), receive, send)
         if reason:
             WS_REFUSED.labels(reason).inc()
             return await WebsocketDenier()(scope, receive, send)
-        return await self.inner(scope, receive, send)
+        return await self.session_auth(scope, receive, send)
+
+
+def stream_auth_stack(inner: Any) -> Any:
+    """Cookies, session, then :class:`StreamAuthMiddleware` (token, else the session's user)."""
+    return CookieMiddleware(SessionMiddleware(StreamAuthMiddleware(inner)))

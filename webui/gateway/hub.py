@@ -3,6 +3,12 @@
 Runs as one asyncio task in the daphne process, started lazily (first request or WebSocket).
 Rings that appear later (a restarted worker) are picked up by a rescan once a second; a ring
 whose file was replaced, or whose writer started over, is re-attached from its start.
+
+What one poll reads is conflated per topic before anything else: only the newest record of a
+topic is decoded (an older one only when the newer does not decode) and handed to the fan-out
+(:mod:`webui.gateway.fanout`) with the number of updates it absorbed, which reaches the
+clients as ``merged``. Superseded records are never decoded, so ``decode_errors`` counts the
+records that would have been delivered.
 """
 
 from __future__ import annotations
@@ -12,14 +18,14 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable
 
 import msgspec
 from django.conf import settings
 
 from pipelines.delivery.shm_ring import RingReader, ring_paths
-from pipelines.events import BookSnapshot, decode
-from pipelines.topics import matches, md_topic
+from pipelines.events import BookSnapshot, Event, decode
+from pipelines.topics import md_topic
+from webui.gateway.fanout import FanOut
 from webui.gateway.mailbox import CachedEvent, Subscriber
 from webui.metrics import GATEWAY_EVENTS, GATEWAY_OVERRUNS, GATEWAY_RINGS
 
@@ -44,7 +50,7 @@ class Gateway:
         self.prefix = prefix
         self.poll_seconds = poll_seconds
         self.latest: dict[str, CachedEvent] = {}
-        self.subscribers: set[Subscriber] = set()
+        self.fanout = FanOut(self.latest)
         self.decode_errors = 0
         self._rings: dict[str, _Ring] = {}
         self._last_scan = -_RESCAN_SECONDS
@@ -59,6 +65,7 @@ class Gateway:
             return
         self._loop = loop
         self._task = loop.create_task(self._run(), name=f"gateway:{self.prefix}")
+        self.fanout.ensure_started()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -66,6 +73,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.fanout.stop()
         self.close()
 
     def close(self) -> None:
@@ -122,54 +130,59 @@ class Gateway:
             if reader.overruns != ring.overruns_seen:
                 GATEWAY_OVERRUNS.inc(reader.overruns - ring.overruns_seen)
                 ring.overruns_seen = reader.overruns
-            for ring_seq, topic, payload in records:
-                try:
-                    event = decode(payload)
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    self.decode_errors += 1
-                    continue
-                self.publish(topic, event.seq or ring_seq, event)
+            self._publish_conflated(records)
             total += len(records)
         if total:
             GATEWAY_EVENTS.inc(total)
         return total
 
+    def _publish_conflated(self, records: list[tuple[int, str, bytes]]) -> None:
+        """Publish the newest decodable record of each topic, newest last."""
+        absorbed: dict[str, int] = {}  # topic decoded -> its older records in this batch
+        newest: list[tuple[str, int, Event]] = []
+        for ring_seq, topic, payload in reversed(records):
+            if topic in absorbed:
+                absorbed[topic] += 1
+                continue
+            try:
+                event = decode(payload)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                self.decode_errors += 1  # an older record of the topic is tried instead
+                continue
+            absorbed[topic] = 0
+            newest.append((topic, event.seq or ring_seq, event))
+        for topic, seq, event in reversed(newest):
+            self.publish(topic, seq, event, absorbed[topic])
+
     # --- fan-out -----------------------------------------------------------------------------
-    def publish(self, topic: str, seq: int, event: object) -> None:
-        cached = CachedEvent(topic, seq, event)  # type: ignore[arg-type]
+    def publish(self, topic: str, seq: int, event: Event, absorbed: int = 0) -> None:
+        """``event`` is now the latest of ``topic``; it absorbed ``absorbed`` earlier updates."""
+        cached = CachedEvent(topic, seq, event)
         self.latest[topic] = cached
-        for subscriber in self.subscribers:
-            if subscriber.wants(topic):
-                subscriber.mailbox.offer("delta", cached)
+        self.fanout.publish(topic, cached, absorbed)
+
+    @property
+    def subscribers(self) -> set[Subscriber]:
+        return self.fanout.subscribers
 
     def register(self, subscriber: Subscriber) -> None:
-        self.subscribers.add(subscriber)
+        self.fanout.register(subscriber)
 
     def unregister(self, subscriber: Subscriber) -> None:
-        self.subscribers.discard(subscriber)
+        self.fanout.unregister(subscriber)
 
     def subscribe(self, subscriber: Subscriber, patterns: list[str]) -> None:
         """Add patterns and queue a snapshot of every cached topic that they newly match."""
-        old = set(subscriber.patterns)
-        new = [p for p in patterns if p not in old]
-        subscriber.patterns.update(new)
-        for topic, cached in list(self.latest.items()):
-            if _matches_any(new, topic) and not _matches_any(old, topic):
-                subscriber.mailbox.offer("snapshot", cached)
+        self.fanout.subscribe(subscriber, patterns)
 
     def unsubscribe(self, subscriber: Subscriber, patterns: list[str]) -> None:
-        subscriber.patterns.difference_update(patterns)
-        subscriber.mailbox.discard(subscriber.wants)
+        self.fanout.unsubscribe(subscriber, patterns)
 
     def book(self, stream: str, symbol: str) -> BookSnapshot | None:
         cached = self.latest.get(md_topic(stream, symbol, "book"))
         if cached is None or not isinstance(cached.event, BookSnapshot):
             return None
         return cached.event
-
-
-def _matches_any(patterns: Iterable[str], topic: str) -> bool:
-    return any(matches(p, topic) for p in patterns)
 
 
 _gateway: Gateway | None = None
