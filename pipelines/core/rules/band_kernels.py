@@ -1,0 +1,154 @@
+"""The kernels of the price band and spike rules (:mod:`.bands`): a value against an exponentially
+weighted reference learnt from the series, and the move or size of each trade.
+
+One source (docs/decisions/0117, 0119): ``band_kernels.pxd`` makes them C classes (the EWM state
+and the band in C doubles, the same operations in the same order as here); trade prices and sizes
+stay Python ints where they are compared exactly.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cython
+
+from pipelines.core.rules.engine import RuleKernel
+
+if cython.compiled:
+    from cython.cimports.libc.math import sqrt
+else:
+    from math import sqrt
+
+if TYPE_CHECKING:
+    from pipelines.core.book import Book
+    from pipelines.core.rules.engine import Verdict
+    from pipelines.core.rules.bands import PriceBandParams, SpikeParams
+    from pipelines.events import Trade
+
+__all__ = ["Ewm", "PriceBandKernel", "SpikeKernel", "half_sum"]
+
+
+class Ewm:
+    """Exponentially weighted mean and variance (West's update), O(1)."""
+
+    __slots__ = ("alpha", "count", "mean", "var")
+
+    def __init__(self, window: int) -> None:
+        self.alpha = 2.0 / (window + 1)
+        self.count = 0
+        self.mean = 0.0
+        self.var = 0.0
+
+    def add(self, value: float) -> None:
+        if not self.count:
+            self.mean = value
+        else:
+            diff = value - self.mean
+            increment = self.alpha * diff
+            self.mean += increment
+            self.var = (1.0 - self.alpha) * (self.var + diff * increment)
+        self.count += 1
+
+
+class PriceBandKernel(RuleKernel):
+    """``band="sigma"``: hit when |x - EMA| > k·σ (floored at ``min_percent`` % of the EMA);
+    ``band="percent"``: hit when |x - EMA| > percent % of the EMA, after ``warmup`` values. ``x``
+    is each trade price or the book's mid."""
+
+    __slots__ = ("band", "input", "k", "min_percent", "percent", "reference", "sigma", "warmup")
+
+    def __init__(self, params: PriceBandParams) -> None:
+        self.reference = Ewm(params.window)
+        self.configure(params)
+
+    def configure(self, params: PriceBandParams) -> None:
+        self.input = params.input
+        self.band = params.band
+        self.sigma = params.band != "percent"
+        self.k = params.k
+        self.percent = params.percent
+        self.min_percent = params.min_percent
+        self.warmup = params.warmup
+        self.reference.alpha = 2.0 / (params.window + 1)
+
+    def check_value(self, value: float, text: bool = True) -> Verdict:
+        """Check ``value`` against the band, then fold it into the reference."""
+        reference = self.reference
+        verdict: Verdict = None
+        if reference.count >= self.warmup:
+            mean = reference.mean
+            if self.sigma:
+                # var >= 0 or NaN (West's update): C's sqrt gives what math.sqrt does.
+                width = self.k * sqrt(reference.var)
+                floor = abs(mean) * self.min_percent / 100.0
+                if floor > width:  # max(width, floor), NaN included
+                    width = floor
+            else:
+                width = abs(mean) * self.percent / 100.0
+            if abs(value - mean) > width:
+                verdict = f"{self.input} {value:g} outside {mean:g} ± {width:g}" if text else True
+        reference.add(value)
+        return verdict
+
+    def trade(self, trade: Trade, text: bool) -> Verdict:
+        return self.check_value(float(trade.price), text)
+
+    def top(self, bid: int, ask: int, book: Book, text: bool) -> Verdict:
+        return self.check_value(half_sum(bid, ask), text)
+
+
+def half_sum(bid: int, ask: int) -> float:
+    """``(bid + ask) / 2.0`` as Python computes it: the exact sum rounded once to a double."""
+    # Compiled, bid and ask are int64 and so is the sum (band_kernels.pxd) where it cannot
+    # overflow (|prices| < 2**62); C rounds an int64 to a double as Python rounds an int.
+    half = 4_611_686_018_427_387_904  # 2**62
+    if -half < bid < half and -half < ask < half:
+        return (bid + ask) / 2.0
+    return _half_sum(bid, ask)
+
+
+def _half_sum(bid: int, ask: int) -> float:
+    # On Python ints compiled too (band_kernels.pxd: bid and ask are objects here).
+    return (bid + ask) / 2.0
+
+
+class SpikeKernel(RuleKernel):
+    """``metric="price"``: hit when a trade moves more than ``threshold`` percent from the
+    previous trade; ``metric="volume"``: hit when a trade's size exceeds ``threshold`` times the
+    EMA of trade sizes (after ``warmup`` trades)."""
+
+    __slots__ = ("last_price", "metric", "on_price", "sizes", "threshold", "warmup")
+
+    def __init__(self, params: SpikeParams) -> None:
+        self.metric = params.metric
+        self.on_price = params.metric == "price"
+        self.last_price = 0
+        self.sizes = Ewm(params.window)
+        self.configure(params)
+
+    def configure(self, params: SpikeParams) -> None:
+        self.threshold = params.threshold
+        self.warmup = params.warmup
+        self.sizes.alpha = 2.0 / (params.window + 1)
+
+    def trade(self, trade: Trade, text: bool) -> Verdict:
+        # Prices and sizes are ints compared with floats: Python objects compiled too, exactly.
+        if self.on_price:
+            last = self.last_price
+            price = trade.price
+            self.last_price = price
+            if last and abs(price - last) * 100.0 > self.threshold * last:
+                if not text:
+                    return True
+                return f"price moved {100.0 * (price - last) / last:+.2f}% in one trade"
+            return None
+        sizes = self.sizes
+        size = trade.size
+        verdict: Verdict = None
+        if sizes.count >= self.warmup and size > self.threshold * sizes.mean:
+            if text:
+                verdict = f"size {size} > {self.threshold:g} x average {sizes.mean:.0f}"
+            else:
+                verdict = True
+        sizes.add(float(size))
+        return verdict
