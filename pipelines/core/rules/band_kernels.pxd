@@ -2,7 +2,6 @@
 cimport cython
 from libc.stdint cimport int64_t
 
-from pipelines.core._cbook cimport Book as CBook
 from pipelines.core.rules.engine cimport RuleKernel
 
 
@@ -29,11 +28,10 @@ cdef class PriceBandKernel(RuleKernel):
     @cython.locals(reference=Ewm, mean=double, width=double, floor=double)
     cpdef object check_value(self, double value, bint text=*)
     cpdef object trade(self, object trade, bint text)
-    cpdef object top(self, int64_t bid, int64_t ask, CBook book, bint text)
+    @cython.locals(low=int64_t, high=int64_t)
+    cpdef object top(self, int64_t bid, int64_t ask, object book, bint text)
 
 
-@cython.locals(half=int64_t)
-cpdef double half_sum(int64_t bid, int64_t ask) except? -1.0
 cdef double _half_sum(object bid, object ask) except? -1.0
 
 

@@ -21,11 +21,11 @@ else:
 
 if TYPE_CHECKING:
     from pipelines.core.book import Book
-    from pipelines.core.rules.engine import Verdict
     from pipelines.core.rules.bands import PriceBandParams, SpikeParams
+    from pipelines.core.rules.engine import Verdict
     from pipelines.events import Trade
 
-__all__ = ["Ewm", "PriceBandKernel", "SpikeKernel", "half_sum"]
+__all__ = ["Ewm", "PriceBandKernel", "SpikeKernel"]
 
 
 class Ewm:
@@ -94,17 +94,13 @@ class PriceBandKernel(RuleKernel):
         return self.check_value(float(trade.price), text)
 
     def top(self, bid: int, ask: int, book: Book, text: bool) -> Verdict:
-        return self.check_value(half_sum(bid, ask), text)
-
-
-def half_sum(bid: int, ask: int) -> float:
-    """``(bid + ask) / 2.0`` as Python computes it: the exact sum rounded once to a double."""
-    # Compiled, bid and ask are int64 and so is the sum (band_kernels.pxd) where it cannot
-    # overflow (|prices| < 2**62); C rounds an int64 to a double as Python rounds an int.
-    half = 4_611_686_018_427_387_904  # 2**62
-    if -half < bid < half and -half < ask < half:
-        return (bid + ask) / 2.0
-    return _half_sum(bid, ask)
+        # The mid as Python computes it: the exact sum, rounded once to a double. Compiled,
+        # bid + ask is int64 where it cannot overflow (|prices| < 2**62; C rounds an int64 to a
+        # double as Python rounds an int), else a Python int; Python ints need no such guard.
+        low, high = -4_611_686_018_427_387_904, 4_611_686_018_427_387_904
+        if not cython.compiled or (low < bid < high and low < ask < high):
+            return self.check_value((bid + ask) / 2.0, text)
+        return self.check_value(_half_sum(bid, ask), text)
 
 
 def _half_sum(bid: int, ask: int) -> float:

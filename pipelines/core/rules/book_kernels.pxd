@@ -2,14 +2,13 @@
 cimport cython
 from libc.stdint cimport int64_t
 
-from pipelines.core._cbook cimport Book as CBook
 from pipelines.core.rules.engine cimport RuleKernel
 
 
 cdef class CrossedBookKernel(RuleKernel):
     cdef public bint include_locked
 
-    cpdef object top(self, int64_t bid, int64_t ask, CBook book, bint text)
+    cpdef object top(self, int64_t bid, int64_t ask, object book, bint text)
 
 
 cdef class MaxSpreadKernel(RuleKernel):
@@ -18,12 +17,12 @@ cdef class MaxSpreadKernel(RuleKernel):
     cdef object _decimals
     cdef object _limit
 
-    @cython.locals(max_bps=double)
-    cpdef object top(self, int64_t bid, int64_t ask, CBook book, bint text)
+    @cython.locals(
+        max_bps=double, low=int64_t, high=int64_t, least=int64_t, most=int64_t, hit=bint
+    )
+    cpdef object top(self, int64_t bid, int64_t ask, object book, bint text)
 
 
-@cython.locals(half=int64_t, exact=int64_t, spread=int64_t, total=int64_t)
-cpdef bint wider_than_bps(int64_t bid, int64_t ask, double max_bps) except -1
 cdef bint _wider_than_bps(object bid, object ask, double max_bps) except -1
 cdef object _spread_bps(object bid, object ask)
 cdef object _difference(object bid, object ask)

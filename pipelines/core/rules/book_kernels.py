@@ -4,12 +4,14 @@ spread, on the best prices of a two-sided book.
 One source (docs/decisions/0117, 0119): ``book_kernels.pxd`` makes them C classes whose checks the
 engine calls in C with the best prices as int64. Python's exact int arithmetic is kept compiled:
 sums, differences and their products are done in int64 only where they cannot overflow and their
-conversion to a double is exact (:func:`wider_than_bps`), else on Python ints.
+conversion to a double is exact, else on Python ints.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import cython
 
 from pipelines.core.rules.engine import RuleKernel
 from pipelines.events import parse_scaled
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from pipelines.core.book import Book
     from pipelines.core.rules.engine import Verdict
 
-__all__ = ["CrossedBookKernel", "MaxSpreadKernel", "wider_than_bps"]
+__all__ = ["CrossedBookKernel", "MaxSpreadKernel"]
 
 
 class CrossedBookKernel(RuleKernel):
@@ -63,27 +65,24 @@ class MaxSpreadKernel(RuleKernel):
                     return True
                 return f"spread {spread} > {self._limit} (scale {book.price_decimals})"
         max_bps = self.max_bps
-        if max_bps and wider_than_bps(bid, ask, max_bps):
-            return f"spread {_spread_bps(bid, ask):.1f} bps > {max_bps:g} bps" if text else True
-        return None
-
-
-def wider_than_bps(bid: int, ask: int, max_bps: float) -> bool:
-    """Whether ``(ask - bid) * 20_000 > max_bps * (bid + ask)`` with ``bid + ask > 0``: the
-    spread above ``max_bps`` of the mid, compared as Python compares an int with a float
-    (exactly)."""
-    # Compiled, bid and ask are int64 and so are these locals (book_kernels.pxd): C computes
-    # what Python does where the sum and difference cannot overflow (|prices| < 2**62) and the
-    # scaled spread is an exact double (|spread * 20_000| <= 2**53). Beyond, the same formula
-    # on Python ints.
-    half = 4_611_686_018_427_387_904  # 2**62
-    exact = 450_359_962_737  # 2**53 // 20_000
-    if -half < bid < half and -half < ask < half:
-        spread = ask - bid
-        if -exact <= spread <= exact:
-            total = bid + ask
-            return total > 0 and spread * 20_000 > max_bps * total
-    return _wider_than_bps(bid, ask, max_bps)
+        if not max_bps:
+            return None
+        # The spread against max_bps of the mid: (ask - bid) * 20_000 > max_bps * (bid + ask),
+        # an int compared with a float, exactly. Compiled (book_kernels.pxd), C computes this in
+        # int64 where the sum and difference cannot overflow (|prices| < 2**62) and the scaled
+        # spread is an exact double (|spread| <= 2**53 // 20_000), else on Python ints; Python
+        # ints need no such guard.
+        low, high = -4_611_686_018_427_387_904, 4_611_686_018_427_387_904
+        least, most = -450_359_962_737, 450_359_962_737
+        if not cython.compiled or (
+            low < bid < high and low < ask < high and least <= ask - bid <= most
+        ):
+            hit = bid + ask > 0 and (ask - bid) * 20_000 > max_bps * (bid + ask)
+        else:
+            hit = _wider_than_bps(bid, ask, max_bps)
+        if not hit:
+            return None
+        return f"spread {_spread_bps(bid, ask):.1f} bps > {max_bps:g} bps" if text else True
 
 
 def _wider_than_bps(bid: int, ask: int, max_bps: float) -> bool:

@@ -9,7 +9,7 @@ from pipelines.core._cbook cimport Book as CBook
 
 
 cdef class RuleKernel:
-    cpdef object top(self, int64_t bid, int64_t ask, CBook book, bint text)
+    cpdef object top(self, int64_t bid, int64_t ask, object book, bint text)
     cpdef object trade(self, object trade, bint text)
 
 
@@ -51,10 +51,11 @@ cdef class SymbolRules:
     cdef object _status(self, object state, object reason, object seq, object ts)
     # The per-event entry points: C calls for the compiled keeper.
     @cython.locals(
-        publish=bint, two_sided=bint, bid=int64_t, ask=int64_t, bound=BoundRule, kernel=RuleKernel
+        publish=bint, two_sided=bint, bid=int64_t, ask=int64_t, bound=BoundRule,
+        kernel=RuleKernel, text=bint,
     )
     cpdef bint on_book(self, CBook book, object seq, object ts) except -1
-    @cython.locals(publish=bint, bound=BoundRule, kernel=RuleKernel)
+    @cython.locals(publish=bint, bound=BoundRule, kernel=RuleKernel, text=bint)
     cpdef bint on_trade(self, object trade) except -1
     @cython.locals(bound=BoundRule)
     cpdef on_tick(self, object now_ns, object last_active_ns, object out)

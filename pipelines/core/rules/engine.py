@@ -55,8 +55,8 @@ class RuleKernel:
 
     def top(self, bid: int, ask: int, book: Book, text: bool) -> Verdict:
         """After a venue message that left both sides of the book with a level (``bid`` and
-        ``ask``: the best prices, int64). A book with an empty side is clear for every kernel:
-        the engine does not call this then."""
+        ``ask``: the best prices, int64; ``book``: either Book). A book with an empty side is
+        clear for every kernel: the engine does not call this then."""
         return None
 
     def trade(self, trade: Trade, text: bool) -> Verdict:
@@ -209,9 +209,13 @@ class SymbolRules:
         :meth:`flush` after publishing (or not) the book."""
         publish = True
         # The best prices, read once for every rule (Rule.check_top): C ints when compiled.
-        two_sided = book.two_sided()
-        bid = book.top_bid_price() if two_sided else 0
-        ask = book.top_ask_price() if two_sided else 0
+        try:
+            bid = book.top_bid_price()
+            ask = book.top_ask_price()
+            two_sided = True
+        except IndexError:  # a side is empty
+            bid = ask = 0
+            two_sided = False
         for bound in self.book:
             kernel = bound.kernel
             if kernel is None:
@@ -222,7 +226,8 @@ class SymbolRules:
             elif two_sided:
                 # text: whether _outcome will read a hit's message (every tag; the first hit
                 # of an alert or a halt).
-                message = kernel.top(bid, ask, book, bound.tags or not (bound.drops or bound.active))
+                text = bound.tags or not (bound.drops or bound.active)
+                message = kernel.top(bid, ask, book, text)
             else:
                 message = None  # a kernel's verdict on a book with an empty side (RuleKernel.top)
             if message is None and not bound.active:
@@ -242,7 +247,8 @@ class SymbolRules:
             if kernel is None:
                 message = bound.rule.check_trade(trade)
             else:
-                message = kernel.trade(trade, bound.tags or not (bound.drops or bound.active))
+                text = bound.tags or not (bound.drops or bound.active)
+                message = kernel.trade(trade, text)
             if message is None and not bound.active:
                 bound.stats.evaluations += 1  # clear, and was: all _outcome would do
                 continue
@@ -266,4 +272,3 @@ class SymbolRules:
             for event in self.pending:
                 out(event)
             self.pending.clear()
-

@@ -219,14 +219,20 @@ def test_the_int64_paths_of_the_book_kernels_equal_python_ints(
     """Where the compiled kernels compute in int64 (and where they must not), the results are
     Python's on exact ints: at the edges of the fast paths, and near the edges of int64."""
     (checks, checks_ref), (kernels, kernels_ref) = pair(BOOK_KERNELS), pair(BAND_KERNELS)
+    band = bands.PriceBandParams(input="mid", warmup=1)
     near = bid + spread
     for b, a in ((bid, ask), (bid, near), (near, bid)):
         if not (fits(b) and fits(a)):
             continue
-        want = checks_ref.wider_than_bps(b, a, max_bps)
-        assert want == (b + a > 0 and (a - b) * 20_000 > max_bps * (b + a))
-        assert checks.wider_than_bps(b, a, max_bps) == want, (b, a, max_bps)
-        assert kernels.half_sum(b, a) == kernels_ref.half_sum(b, a) == (b + a) / 2.0
+        book, reference_book = Book("s", "X", 2), accel.reference("pipelines.core.book").Book()
+        want = checks_ref.MaxSpreadKernel(max_bps, "").check_top(b, a, reference_book)
+        wider = b + a > 0 and (a - b) * 20_000 > max_bps * (b + a)
+        assert (want is not None) == (max_bps > 0 and wider)
+        got = checks.MaxSpreadKernel(max_bps, "").check_top(b, a, book)
+        assert got == want, (b, a, max_bps)
+        fast, reference = kernels.PriceBandKernel(band), kernels_ref.PriceBandKernel(band)
+        assert fast.check_top(b, a, book) is reference.check_top(b, a, reference_book) is None
+        assert fast.reference.mean == reference.reference.mean == (b + a) / 2.0, (b, a)
 
 
 def outcome(call: Any, *args: Any) -> object:
