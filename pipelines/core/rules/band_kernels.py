@@ -51,9 +51,8 @@ class Ewm:
 
 
 class PriceBandKernel(RuleKernel):
-    """``band="sigma"``: hit when |x - EMA| > k·σ (floored at ``min_percent`` % of the EMA);
-    ``band="percent"``: hit when |x - EMA| > percent % of the EMA, after ``warmup`` values. ``x``
-    is each trade price or the book's mid."""
+    """The band of :class:`~.bands.PriceBandParams` around its EWM reference, on each trade
+    price or the book's mid."""
 
     __slots__ = ("band", "input", "k", "min_percent", "percent", "reference", "sigma", "warmup")
 
@@ -109,9 +108,7 @@ def _half_sum(bid: int, ask: int) -> float:
 
 
 class SpikeKernel(RuleKernel):
-    """``metric="price"``: hit when a trade moves more than ``threshold`` percent from the
-    previous trade; ``metric="volume"``: hit when a trade's size exceeds ``threshold`` times the
-    EMA of trade sizes (after ``warmup`` trades)."""
+    """The price move or the size of each trade (:class:`~.bands.SpikeParams`)."""
 
     __slots__ = ("last_price", "metric", "on_price", "sizes", "threshold", "warmup")
 

@@ -24,7 +24,8 @@ __all__ = ["CrossedBookKernel", "MaxSpreadKernel"]
 
 
 class CrossedBookKernel(RuleKernel):
-    """Hit when the best bid is above the best ask (and, with ``include_locked``, equal to it)."""
+    """Crossed (and, with ``include_locked``, locked) best prices
+    (:class:`~.book_checks.CrossedBookParams`)."""
 
     __slots__ = ("include_locked",)
 
@@ -40,8 +41,7 @@ class CrossedBookKernel(RuleKernel):
 
 
 class MaxSpreadKernel(RuleKernel):
-    """Hit when the spread exceeds ``max_bps`` basis points of the mid, or ``max_spread`` (a
-    decimal string in price units, exact at the book's scale). Zero / empty turns a limit off."""
+    """The spread limits of :class:`~.book_checks.MaxSpreadParams`."""
 
     __slots__ = ("_decimals", "_limit", "max_bps", "max_spread")
 

@@ -454,11 +454,10 @@ class Entry:
 
 @pytest.mark.parametrize("implementation", ["reference", "compiled"])
 def test_a_rule_with_only_check_book_runs_in_either_engine(implementation: str) -> None:
-    engine, engine_ref = pair(ENGINE)
     if implementation == "reference":
-        engine, book_class = engine_ref, reference_book()
+        engine, book_class = accel.reference(ENGINE), reference_book()
     else:
-        book_class = Book
+        engine, book_class = pair(ENGINE)[0], Book
     stats = engine.RuleStats()
     rules = engine.SymbolRules("s", "X")
     rule = Widest(RuleParams())
