@@ -107,7 +107,7 @@ class Pipeline:
         # The bus calls the loop itself (no Python frame of this class per batch).
         self.process = self.core.process
         # The rule engine of the keeper's kind (the compiled keeper types it): see _classes.
-        self.rules = RuleSet(reference=not (compiled or not COMPILED))
+        self.rules = RuleSet(reference=COMPILED and not compiled)
         self.stale_after_ns = DEFAULT_STALE_AFTER_NS
         metrics.registry.register(RuleCollector(self.rules))
 
