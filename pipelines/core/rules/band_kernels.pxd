@@ -5,6 +5,7 @@ from libc.stdint cimport int64_t
 from pipelines.core.rules.engine cimport RuleKernel
 
 
+@cython.final
 cdef class Ewm:
     cdef public double alpha
     cdef public long long count

@@ -13,11 +13,13 @@ cdef class RuleKernel:
     cpdef object trade(self, object trade, bint text)
 
 
+@cython.final
 cdef class RuleStats:
     cdef public long long evaluations
     cdef public long long hits
 
 
+@cython.final
 cdef class BoundRule:
     cdef readonly object entry
     cdef readonly object name
@@ -33,6 +35,7 @@ cdef class BoundRule:
     cdef public bint active
 
 
+@cython.final
 cdef class SymbolRules:
     cdef public object stream
     cdef public object symbol
