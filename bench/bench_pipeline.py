@@ -12,8 +12,8 @@ Peers in the same run: a bare loop that only dispatches on the event type (the c
 Python handler does per event can be cheaper), ``Book.apply`` alone with a per-symbol lookup
 (what bench_book measures), and the full spec on ``Pipeline(compiled=False)``: the pure-Python
 reference loop, book, health, keeper and rule engine (the calculator and rule kernels are
-whatever is loaded, compiled or not; the header lists every accelerator in use). Ratios are ``this / full`` (how much faster
-than the full pipeline).
+whatever is loaded, compiled or not; the header lists every accelerator in use). Ratios are
+``this / full`` (how much faster than the full pipeline).
 
 The memory run cycles the same decoded events with rising ``seq`` and ``ts_recv`` through the full
 pipeline with the shared-memory sink, sampling RSS (``/proc/self/statm``) every 1M events.
