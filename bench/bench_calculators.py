@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ingest.simulator import MarketSimulator
+from pipelines import accel
 from pipelines.core.book import Book
 from pipelines.core.calculators import (
     Ema,
@@ -214,19 +215,21 @@ RULE_SPECS: dict[str, RuleSpec] = {  # bench_pipeline's book rules
 
 
 def bound_rules(reference: bool) -> Any:
-    """The spec's rules on one symbol: the running engine and kernels, or (``reference``) the
-    Python classes and kernels."""
-    saved = (book_checks.CrossedKernel, book_checks.SpreadKernel, bands.BandKernel)
+    """The spec's rules on one symbol: the running engine and kernels, or (``reference``) their
+    Python code (``accel.reference``: engine.py, book_kernels.py, band_kernels.py)."""
+    saved = (book_checks.CrossedBookKernel, book_checks.MaxSpreadKernel, bands.PriceBandKernel)
     if reference:
-        book_checks.CrossedKernel = book_checks.CrossedBookKernel
-        book_checks.SpreadKernel = book_checks.MaxSpreadKernel
-        bands.BandKernel = bands.PriceBandKernel
+        checks = accel.reference("pipelines.core.rules.book_kernels")
+        band_kernels = accel.reference("pipelines.core.rules.band_kernels")
+        book_checks.CrossedBookKernel = checks.CrossedBookKernel
+        book_checks.MaxSpreadKernel = checks.MaxSpreadKernel
+        bands.PriceBandKernel = band_kernels.PriceBandKernel
     try:
         ruleset = RuleSet(reference=reference)
         ruleset.entries = RuleSet.plan(RULE_SPECS)
         return ruleset.bind("sim", "BTC-USD")
     finally:
-        book_checks.CrossedKernel, book_checks.SpreadKernel, bands.BandKernel = saved
+        book_checks.CrossedBookKernel, book_checks.MaxSpreadKernel, bands.PriceBandKernel = saved
 
 
 def main() -> None:

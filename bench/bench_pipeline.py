@@ -11,9 +11,9 @@ untimed warm-up pass; the figure is the best of ``--rounds`` rounds (the machine
 Peers in the same run: a bare loop that only dispatches on the event type (the ceiling: nothing a
 Python handler does per event can be cheaper), ``Book.apply`` alone with a per-symbol lookup
 (what bench_book measures), and the full spec on ``Pipeline(compiled=False)``: the pure-Python
-reference loop, book, health and keeper (calculators and rules are whatever is loaded, compiled
-or not; the header lists every accelerator in use). Ratios are ``this / full`` (how much faster
-than the full pipeline).
+reference loop, book, health, keeper and rule engine (the calculator and rule kernels are
+whatever is loaded, compiled or not; the header lists every accelerator in use). Ratios are
+``this / full`` (how much faster than the full pipeline).
 
 The memory run cycles the same decoded events with rising ``seq`` and ``ts_recv`` through the full
 pipeline with the shared-memory sink, sampling RSS (``/proc/self/statm``) every 1M events.

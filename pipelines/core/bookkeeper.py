@@ -16,8 +16,8 @@ changes.
   is published in its place.
 
 One source (docs/decisions/0117): ``bookkeeper.pxd`` makes :class:`BookKeeper` a C class over
-the compiled Book and BookHealth (C calls for every per-message step) when the build compiles
-this file; the same lines run as Python, on any Book, when it is not built.
+the compiled Book, BookHealth and rule engine (C calls for every per-message step) when the build
+compiles this file; the same lines run as Python, on any Book, when it is not built.
 """
 
 from __future__ import annotations

@@ -106,7 +106,8 @@ class Pipeline:
         )
         # The bus calls the loop itself (no Python frame of this class per batch).
         self.process = self.core.process
-        self.rules = RuleSet()
+        # The rule engine of the keeper's kind (the compiled keeper types it): see _classes.
+        self.rules = RuleSet(reference=COMPILED and not compiled)
         self.stale_after_ns = DEFAULT_STALE_AFTER_NS
         metrics.registry.register(RuleCollector(self.rules))
 

@@ -1,7 +1,8 @@
 """Validation and risk rules; importing this package registers the built-ins in ``RULES``.
 
 Built-ins: ``price_band``, ``spike``, ``crossed_book``, ``max_spread``, ``stale_feed``,
-``gap_rate``. :class:`RuleSet` runs them in the pipeline (see :mod:`.engine` for the actions).
+``gap_rate``. :class:`RuleSet` binds them to symbols; :mod:`.engine` runs them per event (and
+says what each action does).
 """
 
 from pipelines.core.rules import bands, book_checks, feed_checks
@@ -13,8 +14,9 @@ from pipelines.core.rules.book_checks import (
     MaxSpread,
     MaxSpreadParams,
 )
-from pipelines.core.rules.engine import BoundRule, RuleEntry, RuleSet, RuleStats, SymbolRules
+from pipelines.core.rules.engine import BoundRule, RuleKernel, RuleStats, SymbolRules
 from pipelines.core.rules.feed_checks import GapRate, GapRateParams, StaleFeed, StaleFeedParams
+from pipelines.core.rules.ruleset import RuleEntry, RuleSet
 
 __all__ = [
     "BoundRule",
@@ -29,6 +31,7 @@ __all__ = [
     "Rule",
     "RuleEntry",
     "RuleInput",
+    "RuleKernel",
     "RuleParams",
     "RuleSet",
     "RuleStats",

@@ -7,9 +7,9 @@ each hook is O(1). A hook returns ``None`` when the condition is clear and a sho
 is hit; what a hit does (tag, drop, alert, halt) is the spec's ``action``, not the rule's business.
 
 Rules read the book through its public methods only (``best_bid_price``, ``top``, ...). The
-built-in rules keep their state and arithmetic in a kernel (the Python reference in the rule's
-module; a compiled twin ``_c<module>.pyx`` when built, docs/decisions/0113) and expose its bound
-methods as their hooks.
+built-in rules keep their state and arithmetic in a kernel (a :class:`~.engine.RuleKernel`, in
+``book_kernels``/``band_kernels``: one source, compiled when built; docs/decisions/0119) and expose
+its bound methods as their hooks; the engine calls a kernel itself, in C when compiled.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Rules on the shape of the book: crossed or locked, and a maximum spread."""
+"""Rules on the shape of the book: crossed or locked, and a maximum spread.
+
+The plugins (registry, params, reconfiguration); their checks are kernels of
+:mod:`.book_kernels`, whose bound methods are the plugins' hooks.
+"""
 
 from __future__ import annotations
 
@@ -7,48 +11,18 @@ from typing import Annotated, ClassVar
 import msgspec
 from msgspec import Meta
 
-from pipelines import accel
-from pipelines.core.book import Book
+from pipelines.core.rules.base import Rule, RuleInput, RuleParams
+from pipelines.core.rules.book_kernels import CrossedBookKernel, MaxSpreadKernel
 from pipelines.events import parse_scaled
 from pipelines.registry import RULES
 
-from .base import Rule, RuleInput, RuleParams
-
-__all__ = [
-    "CrossedBook",
-    "CrossedBookKernel",
-    "CrossedBookParams",
-    "MaxSpread",
-    "MaxSpreadKernel",
-    "MaxSpreadParams",
-]
+__all__ = ["CrossedBook", "CrossedBookParams", "MaxSpread", "MaxSpreadParams"]
 
 
 class CrossedBookParams(RuleParams, frozen=True):
     """Hit when the best bid is above the best ask (and, with ``include_locked``, equal to it)."""
 
     include_locked: bool = True
-
-
-class CrossedBookKernel:
-    """The crossed/locked check on the best prices (the reference of ``_cbook_checks``)."""
-
-    __slots__ = ("include_locked",)
-
-    def __init__(self, include_locked: bool) -> None:
-        self.include_locked = include_locked
-
-    def check_book(self, book: Book) -> str | None:
-        return self.check_top(book.best_bid_price(), book.best_ask_price(), book)
-
-    def check_top(self, bid: int | None, ask: int | None, book: Book) -> str | None:
-        if bid is None or ask is None:
-            return None
-        if bid > ask:
-            return f"crossed: bid {bid} > ask {ask}"
-        if bid == ask and self.include_locked:
-            return f"locked: bid = ask = {bid}"
-        return None
 
 
 class MaxSpreadParams(RuleParams, frozen=True, kw_only=True):
@@ -65,49 +39,6 @@ class MaxSpreadParams(RuleParams, frozen=True, kw_only=True):
             parse_scaled(self.max_spread, 18)  # a ValueError here names a bad decimal
 
 
-class MaxSpreadKernel:
-    """The spread limits on the best prices (the reference of ``_cbook_checks``)."""
-
-    __slots__ = ("_scaled", "max_bps", "max_spread")
-
-    def __init__(self, max_bps: float, max_spread: str) -> None:
-        self.configure(max_bps, max_spread)
-
-    def configure(self, max_bps: float, max_spread: str) -> None:
-        self.max_bps = max_bps
-        self.max_spread = max_spread
-        self._scaled: tuple[int, int] = (-1, 0)  # (price_decimals, max_spread at that scale)
-
-    def check_book(self, book: Book) -> str | None:
-        return self.check_top(book.best_bid_price(), book.best_ask_price(), book)
-
-    def check_top(self, bid: int | None, ask: int | None, book: Book) -> str | None:
-        if bid is None or ask is None:
-            return None
-        spread = ask - bid
-        if self.max_spread:
-            decimals, limit = self._scaled
-            if decimals != book.price_decimals:
-                limit = parse_scaled(self.max_spread, book.price_decimals)
-                self._scaled = (book.price_decimals, limit)
-            if spread > limit:
-                return f"spread {spread} > {limit} (scale {book.price_decimals})"
-        max_bps = self.max_bps
-        if max_bps and bid + ask > 0 and spread * 20_000 > max_bps * (bid + ask):
-            return f"spread {spread * 20_000 / (bid + ask):.1f} bps > {max_bps:g} bps"
-        return None
-
-
-# The compiled twins of the kernels (None: run the Python ones). Chosen once, at import.
-_compiled = accel.load("pipelines.core.rules._cbook_checks")
-CrossedKernel: type[CrossedBookKernel] = (
-    _compiled.CrossedBookKernel if _compiled is not None else CrossedBookKernel
-)
-SpreadKernel: type[MaxSpreadKernel] = (
-    _compiled.MaxSpreadKernel if _compiled is not None else MaxSpreadKernel
-)
-
-
 @RULES.register
 class CrossedBook(Rule[CrossedBookParams]):
     kind: ClassVar[str] = "crossed_book"
@@ -116,7 +47,7 @@ class CrossedBook(Rule[CrossedBookParams]):
 
     def __init__(self, params: CrossedBookParams) -> None:
         super().__init__(params)
-        self.kernel = kernel = CrossedKernel(params.include_locked)
+        self.kernel = kernel = CrossedBookKernel(params.include_locked)
         # The kernel's bound methods are the hooks: no Python frame of the rule per event.
         self.check_book = kernel.check_book  # type: ignore[method-assign]
         self.check_top = kernel.check_top  # type: ignore[method-assign]
@@ -139,7 +70,7 @@ class MaxSpread(Rule[MaxSpreadParams]):
 
     def __init__(self, params: MaxSpreadParams) -> None:
         super().__init__(params)
-        self.kernel = kernel = SpreadKernel(params.max_bps, params.max_spread)
+        self.kernel = kernel = MaxSpreadKernel(params.max_bps, params.max_spread)
         self.check_book = kernel.check_book  # type: ignore[method-assign]
         self.check_top = kernel.check_top  # type: ignore[method-assign]
 

@@ -12,40 +12,69 @@
 
 Evaluations and hits are plain ints on a :class:`RuleStats` per rule name, read at scrape time.
 
-:class:`SymbolRules`, :class:`BoundRule` and :class:`RuleStats` here are the reference; their
-compiled twins (``_cengine.pyx``, docs/decisions/0113) replace them when built: the same steps,
-outcomes and events, with the built-in rules' kernels called in C. ``PySymbolRules``,
-``PyBoundRule`` and ``PyRuleStats`` name the reference classes whichever implementation runs.
+This module is the per-event side (:class:`SymbolRules`, :class:`BoundRule`, :class:`RuleStats`
+and the kernel base :class:`RuleKernel`); :mod:`.ruleset` configures it from the spec. One source
+(docs/decisions/0117, 0119): ``engine.pxd`` makes them C classes when the build compiles this
+file: the compiled keeper calls ``on_book``/``on_trade``/``flush`` in C, which read the compiled
+Book's best prices as C ints and call a compiled kernel's :meth:`RuleKernel.top` /
+:meth:`RuleKernel.trade` in C. A rule without a kernel runs through its Python hooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
-import msgspec
+from pipelines.events import Alert, Event, Status
 
-from pipelines import accel
-from pipelines.core.book import Book
-from pipelines.events import Alert, Event, Status, Trade
-from pipelines.registry import RULES
-from pipelines.spec import RuleSpec
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
-from .base import Rule
+    from pipelines.core.book import Book
+    from pipelines.events import Trade
 
-__all__ = [
-    "COMPILED",
-    "BoundRule",
-    "PyBoundRule",
-    "PyRuleStats",
-    "PySymbolRules",
-    "RuleEntry",
-    "RuleSet",
-    "RuleStats",
-    "SymbolRules",
-]
+    # A kernel's result: None (clear), the message of a hit, or True (a hit nobody will read).
+    Verdict: TypeAlias = "str | bool | None"
+
+__all__ = ["BoundRule", "RuleKernel", "RuleStats", "SymbolRules"]
 
 Append = Callable[[Event], None]
+
+
+class RuleKernel:
+    """Base of the rule kernels: a rule's per-event state and arithmetic, in a class of its own
+    (the built-ins' in :mod:`.book_kernels` and :mod:`.band_kernels`), which the rule plugin
+    holds as ``kernel``. The engine calls :meth:`top` and :meth:`trade` on the kernel itself (C
+    calls when compiled); the ``check_*`` methods are the same checks as the Rule's hooks.
+
+    ``text`` false: nobody will read the message of a hit (a drop; an alert or halt already
+    hit), so a hit may return True instead of formatting it. Same verdict, same state change.
+    """
+
+    __slots__ = ()
+
+    def top(self, bid: int, ask: int, book: Book, text: bool) -> Verdict:
+        """After a venue message that left both sides of the book with a level (``bid`` and
+        ``ask``: the best prices, int64; ``book``: either Book). A book with an empty side is
+        clear for every kernel: the engine does not call this then."""
+        return None
+
+    def trade(self, trade: Trade, text: bool) -> Verdict:
+        return None
+
+    def check_top(self, bid: int | None, ask: int | None, book: Book) -> str | None:
+        """:meth:`pipelines.core.rules.base.Rule.check_top` (None: that side is empty)."""
+        if bid is None or ask is None:
+            return None
+        return cast("str | None", self.top(bid, ask, book, True))
+
+    def check_book(self, book: Book) -> str | None:
+        if not book.two_sided():
+            return None
+        return cast("str | None", self.top(book.top_bid_price(), book.top_ask_price(), book, True))
+
+    def check_trade(self, trade: Trade) -> str | None:
+        return cast("str | None", self.trade(trade, True))
 
 
 class RuleStats:
@@ -58,41 +87,43 @@ class RuleStats:
         self.hits = 0
 
 
-class RuleEntry:
-    """A rule of the spec with validated params (its kind's own ``Params``: checked here, since
-    the instances it builds and reconfigures take them untyped) and its counters."""
-
-    __slots__ = ("name", "params", "spec", "stats")
-
-    def __init__(self, name: str, spec: RuleSpec, params: msgspec.Struct) -> None:
-        RULES.check_params(spec.kind, params)
-        self.name = name
-        self.spec = spec
-        self.params = params
-        self.stats = RuleStats()
-
-    def applies_to(self, symbol: str) -> bool:
-        return not self.spec.symbols or symbol in self.spec.symbols
-
-    def build(self) -> Rule[Any]:
-        plugin: Any = RULES.get(self.spec.kind)
-        rule: Rule[Any] = plugin(self.params)
-        return rule
-
-
 class BoundRule:
     """One rule instance on one symbol, with its action and whether it is hit now."""
 
-    __slots__ = ("action", "active", "check_top", "entry", "name", "rule", "stats")
+    __slots__ = (
+        "action",
+        "active",
+        "alerts",
+        "check_top",
+        "drops",
+        "entry",
+        "halts",
+        "kernel",
+        "name",
+        "rule",
+        "stats",
+        "tags",
+    )
 
-    def __init__(self, entry: RuleEntry, rule: Rule[Any]) -> None:
+    def __init__(self, entry: Any, rule: Any) -> None:
+        """``entry``: the rule's :class:`~pipelines.core.rules.ruleset.RuleEntry` (its name,
+        spec and stats); ``rule``: the instance (a :class:`~pipelines.core.rules.base.Rule`)."""
         self.entry = entry
         self.name = entry.name
         self.rule = rule
-        self.action = entry.spec.action
+        self.action = action = entry.spec.action
+        if action not in ("tag", "drop", "alert", "halt"):
+            raise ValueError(f"unknown rule action {action!r}")
+        self.tags = action == "tag"
+        self.drops = action == "drop"
+        self.alerts = action == "alert"
+        self.halts = action == "halt"
         self.stats = entry.stats
         self.active = False
         self.check_top = rule.check_top  # bound once: called at every book message
+        # The engine calls a kernel of its own kind directly; any other rule through its hooks.
+        kernel = getattr(rule, "kernel", None)
+        self.kernel = kernel if isinstance(kernel, RuleKernel) else None
 
 
 class SymbolRules:
@@ -119,35 +150,35 @@ class SymbolRules:
         self.gap = [b for b in rules if "gap" in b.rule.inputs]
 
     # -- outcomes -------------------------------------------------------------------------------
-    def _outcome(self, bound: BoundRule, message: str | None, seq: int, ts: int) -> bool:
+    def _outcome(self, bound: BoundRule, message: Verdict, seq: int, ts: int) -> bool:
         """Account one evaluation; returns False when the event must not be published. What it
-        emits waits in ``pending`` and follows the event (:meth:`flush`)."""
+        emits waits in ``pending`` and follows the event (:meth:`flush`). A hit's message is
+        read for a tag and the first hit of an alert or a halt (else it may be True)."""
         bound.stats.evaluations += 1
-        action = bound.action
         if message is None:
             if bound.active:
                 bound.active = False
-                if action == "alert":
+                if bound.alerts:
                     self.pending.append(self._alert(bound, "info", "cleared", seq, ts))
-                elif action == "halt":
+                elif bound.halts:
                     self.release(bound.name, seq, ts)
             return True
         bound.stats.hits += 1
         first = not bound.active
         bound.active = True
-        if action == "tag":
+        if bound.tags:
             self.pending.append(self._alert(bound, "info", f"tag: {message}", seq, ts))
             return True
-        if action == "drop":
+        if bound.drops:
             return False
         if first:
-            if action == "alert":
+            if bound.alerts:
                 severity = getattr(bound.rule.params, "severity", "warning")
                 self.pending.append(self._alert(bound, severity, message, seq, ts))
             else:  # halt
                 self.halted.add(bound.name)
                 self.pending.append(self._status("HALTED", f"{bound.name}: {message}", seq, ts))
-        return action != "halt"
+        return not bound.halts
 
     def release(self, name: str, seq: int, ts: int) -> None:
         """A halting rule cleared (or went away): RESUMED once no halt is left."""
@@ -156,7 +187,7 @@ class SymbolRules:
             if not self.halted:
                 self.pending.append(self._status("RESUMED", f"{name} cleared", seq, ts))
 
-    def _alert(self, bound: BoundRule, severity: Any, message: str, seq: int, ts: int) -> Alert:
+    def _alert(self, bound: BoundRule, severity: Any, message: Any, seq: int, ts: int) -> Alert:
         return Alert(
             stream=self.stream,
             symbol=self.symbol,
@@ -167,7 +198,7 @@ class SymbolRules:
             message=message,
         )
 
-    def _status(self, state: str, reason: str, seq: int, ts: int) -> Status:
+    def _status(self, state: Any, reason: str, seq: int, ts: int) -> Status:
         return Status(
             stream=self.stream, symbol=self.symbol, seq=seq, ts_recv=ts, state=state, reason=reason
         )
@@ -177,15 +208,32 @@ class SymbolRules:
         """Book rules after a venue message; False: do not publish this book. Call
         :meth:`flush` after publishing (or not) the book."""
         publish = True
-        outcome = self._outcome
-        # The best prices, read once for every rule (Rule.check_top).
-        bid, ask = book.best_bid_price(), book.best_ask_price()
+        # The best prices, read once for every rule (Rule.check_top): C ints when compiled.
+        try:
+            bid = book.top_bid_price()
+            ask = book.top_ask_price()
+            two_sided = True
+        except IndexError:  # a side is empty
+            bid = ask = 0
+            two_sided = False
         for bound in self.book:
-            message = bound.check_top(bid, ask, book)
+            kernel = bound.kernel
+            if kernel is None:
+                if two_sided:
+                    message = bound.check_top(bid, ask, book)
+                else:
+                    message = bound.check_top(book.best_bid_price(), book.best_ask_price(), book)
+            elif two_sided:
+                # text: whether _outcome will read a hit's message (every tag; the first hit
+                # of an alert or a halt).
+                text = bound.tags or not (bound.drops or bound.active)
+                message = kernel.top(bid, ask, book, text)
+            else:
+                message = None  # a kernel's verdict on a book with an empty side (RuleKernel.top)
             if message is None and not bound.active:
                 bound.stats.evaluations += 1  # clear, and was: all _outcome would do
                 continue
-            if not outcome(bound, message, seq, ts):
+            if not self._outcome(bound, message, seq, ts):
                 publish = False
         return publish and not self.halted
 
@@ -193,15 +241,18 @@ class SymbolRules:
         """Trade rules; False: drop the trade (a trade rule that halts stops the book, not the
         trades). Call :meth:`flush` after publishing (or not) the trade."""
         publish = True
-        outcome = self._outcome
         seq, ts = trade.seq, trade.ts_recv
         for bound in self.trade:
-            message = bound.rule.check_trade(trade)
+            kernel = bound.kernel
+            if kernel is None:
+                message = bound.rule.check_trade(trade)
+            else:
+                text = bound.tags or not (bound.drops or bound.active)
+                message = kernel.trade(trade, text)
             if message is None and not bound.active:
                 bound.stats.evaluations += 1  # clear, and was: all _outcome would do
                 continue
-            kept = outcome(bound, message, seq, ts)
-            if not kept and bound.action == "drop":
+            if not self._outcome(bound, message, seq, ts) and bound.drops:
                 publish = False
         return publish
 
@@ -221,91 +272,3 @@ class SymbolRules:
             for event in self.pending:
                 out(event)
             self.pending.clear()
-
-
-class RuleSet:
-    """The rules of the running spec; binds them to symbols and swaps them between batches."""
-
-    def __init__(self, reference: bool = False) -> None:
-        self.entries: dict[str, RuleEntry] = {}
-        # reference: bind the Python classes even when the compiled engine is built (the twin
-        # tests run both side by side).
-        self.reference = reference
-
-    def _classes(self) -> tuple[type[SymbolRules], type[BoundRule]]:
-        if self.reference:
-            return PySymbolRules, PyBoundRule
-        return SymbolRules, BoundRule
-
-    @staticmethod
-    def plan(rules: dict[str, RuleSpec]) -> dict[str, RuleEntry]:
-        """Validate and test-build every enabled rule (raises on the first bad one)."""
-        entries: dict[str, RuleEntry] = {}
-        for name, spec in rules.items():
-            if spec.enabled:
-                entry = RuleEntry(name, spec, RULES.params(spec.kind, spec.params))
-                entry.build()
-                entries[name] = entry
-        return entries
-
-    def bind(self, stream: str, symbol: str) -> SymbolRules:
-        symbol_rules, bound_rule = self._classes()
-        rules = symbol_rules(stream, symbol)
-        for name, entry in self.entries.items():
-            if entry.applies_to(symbol):
-                rules.bound[name] = bound_rule(entry, entry.build())
-        rules.wire()
-        return rules
-
-    def update(self, entries: dict[str, RuleEntry], bound: Iterable[SymbolRules]) -> list[Event]:
-        """Swap in ``entries``: an unchanged rule keeps its instance, state and counters; changed
-        params go in place where the rule allows it. Returns Status events of released halts."""
-        old = self.entries
-        for name, entry in entries.items():
-            previous = old.get(name)
-            if previous is not None and previous.spec.kind == entry.spec.kind:
-                entry.stats = previous.stats
-        self.entries = dict(entries)
-        _, bound_rule = self._classes()
-        out: list[Event] = []
-        for rules in bound:
-            current = rules.bound
-            updated: dict[str, BoundRule] = {}
-            for name, entry in entries.items():
-                if not entry.applies_to(rules.symbol):
-                    continue
-                kept = current.get(name)
-                previous = old.get(name)
-                if (
-                    kept is not None
-                    and previous is not None
-                    and previous.spec.kind == entry.spec.kind
-                    and (previous.params == entry.params or kept.rule.reconfigure(entry.params))
-                ):
-                    fresh = bound_rule(entry, kept.rule)
-                    fresh.active = kept.active and kept.action == entry.spec.action
-                    updated[name] = fresh
-                else:
-                    updated[name] = bound_rule(entry, entry.build())
-            for name in list(rules.halted):
-                still = updated.get(name)
-                if still is None or still.action != "halt" or not still.active:
-                    rules.release(name, 0, 0)
-            rules.bound = updated
-            rules.wire()
-            rules.flush(out.append)
-        return out
-
-
-PySymbolRules = SymbolRules  # the reference classes, whichever implementation runs
-PyBoundRule = BoundRule
-PyRuleStats = RuleStats
-
-_compiled = accel.load("pipelines.core.rules._cengine")
-COMPILED = _compiled is not None
-"""Whether the compiled engine runs (RuleSet binds its SymbolRules, BoundRule and RuleStats)."""
-
-if _compiled is not None:
-    SymbolRules = _compiled.SymbolRules  # type: ignore[misc]
-    BoundRule = _compiled.BoundRule  # type: ignore[misc]
-    RuleStats = _compiled.RuleStats  # type: ignore[misc]

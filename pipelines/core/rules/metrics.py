@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from .engine import RuleSet
+from .ruleset import RuleSet
 
 __all__ = ["RuleCollector"]
 

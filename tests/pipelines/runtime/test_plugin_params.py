@@ -18,7 +18,7 @@ from ingest.sources.tcp import TcpParams
 from pipelines.core.calculators import EmaTime, EmaTimeParams, Sma, ZScoreParams
 from pipelines.core.rules import RuleSet
 from pipelines.core.rules.book_checks import MaxSpread, MaxSpreadParams
-from pipelines.core.rules.engine import RuleEntry
+from pipelines.core.rules.ruleset import RuleEntry
 from pipelines.registry import CALCULATORS, ParamsError
 from pipelines.runtime import Worker
 from pipelines.runtime.metrics import WorkerMetrics

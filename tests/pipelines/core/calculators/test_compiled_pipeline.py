@@ -23,8 +23,9 @@ REPLAY = Path(__file__).with_name("pipeline_replay.py")
 OURS = (
     "pipelines.core.calculators._cols",
     "pipelines.core.calculators._cema",
-    "pipelines.core.rules._cengine",
-    "pipelines.core.rules._cbands",
+    "pipelines.core.rules.engine",
+    "pipelines.core.rules.band_kernels",
+    "pipelines.core.rules.book_kernels",
 )
 
 

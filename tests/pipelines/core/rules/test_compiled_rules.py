@@ -1,17 +1,20 @@
-"""The compiled rule engine and rule kernels (``_cengine``, ``_cbook_checks``, ``_cbands``)
-against their pure-Python references.
+"""The compiled rule engine and rule kernels (``engine``, ``book_kernels``, ``band_kernels``:
+one source, docs/decisions/0119) against their Python code (``accel.reference``).
 
 Both run in this one process on the same inputs: hypothesis-generated books (any int prices,
 empty sides, crossed and locked), trades, timer ticks, gaps and live reloads, through every
 built-in rule with every action; and the books and trades of the real Binance and Kraken captures.
 Every hook's verdict, every publish decision, every emitted Alert/Status (fields and order),
-the counters, the active flags and the halted set must be the same. Skipped when the twins are
-not built (tests/pipelines/test_accel.py fails on that under CI).
+the counters, the active flags and the halted set must be the same. Book prices are int64 (the
+Book's contract): the compiled kernels refuse a price beyond it (OverflowError), the Books too.
+Skipped when the modules are not compiled (failed under CI; tests/pipelines/test_accel.py fails
+on that too).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,63 +28,82 @@ from hypothesis import strategies as st
 from ingest.capture.ws_capture import read_ws_capture
 from ingest.protocols.base import DecodeError
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
+from pipelines import accel
 from pipelines.core.book import Book
-from pipelines.core.rules import Rule, RuleParams, RuleSet, bands, book_checks, engine
+from pipelines.core.rules import Rule, RuleParams, RuleSet, bands, book_checks
 from pipelines.events import BookDelta, BookSnapshot, Trade
 from pipelines.spec import RuleSpec
 
+ENGINE = "pipelines.core.rules.engine"
+BOOK_KERNELS = "pipelines.core.rules.book_kernels"
+BAND_KERNELS = "pipelines.core.rules.band_kernels"
 
-def compiled(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(f"pipelines.core.rules.{name}")
-    except ImportError as error:
-        pytest.skip(f"{name} is not built ({error})")
+
+def pair(name: str) -> tuple[ModuleType, ModuleType]:
+    """The compiled module ``name`` and its Python code (skipped when it is not compiled)."""
+    module = importlib.import_module(name)
+    if not accel.compiled(module):
+        reason = f"{name} is not compiled (not built, or {accel.PURE_ENV})"
+        if os.environ.get("CI") == "true" and not accel.pure():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return module, accel.reference(name)
+
+
+def reference_book() -> type[Any]:
+    book: type[Any] = accel.reference("pipelines.core.book").Book
+    return book
 
 
 @contextmanager
 def python_kernels() -> Iterator[None]:
-    """Rules built inside use the Python reference kernels (even when the twins are built)."""
+    """Rules built inside use the Python kernels (even where the compiled ones are built)."""
+    book_kernels, band_kernels = accel.reference(BOOK_KERNELS), accel.reference(BAND_KERNELS)
     saved = (
-        book_checks.CrossedKernel,
-        book_checks.SpreadKernel,
-        bands.BandKernel,
-        bands.TradeKernel,
+        book_checks.CrossedBookKernel,
+        book_checks.MaxSpreadKernel,
+        bands.PriceBandKernel,
+        bands.SpikeKernel,
     )
-    book_checks.CrossedKernel = book_checks.CrossedBookKernel
-    book_checks.SpreadKernel = book_checks.MaxSpreadKernel
-    bands.BandKernel = bands.PriceBandKernel
-    bands.TradeKernel = bands.SpikeKernel
+    book_checks.CrossedBookKernel = book_kernels.CrossedBookKernel
+    book_checks.MaxSpreadKernel = book_kernels.MaxSpreadKernel
+    bands.PriceBandKernel = band_kernels.PriceBandKernel
+    bands.SpikeKernel = band_kernels.SpikeKernel
     try:
         yield
     finally:
-        (book_checks.CrossedKernel, book_checks.SpreadKernel, bands.BandKernel,
-         bands.TradeKernel) = saved  # fmt: skip
+        (book_checks.CrossedBookKernel, book_checks.MaxSpreadKernel, bands.PriceBandKernel,
+         bands.SpikeKernel) = saved  # fmt: skip
 
 
-class PublicBook:
-    """Only the Book's public reading API, over any ints (the Book itself keeps int64)."""
-
-    def __init__(self, bid: int | None, ask: int | None, decimals: int) -> None:
-        self.bid, self.ask, self.price_decimals = bid, ask, decimals
-
-    def best_bid_price(self) -> int | None:
-        return self.bid
-
-    def best_ask_price(self) -> int | None:
-        return self.ask
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-INT64 = 2**63 - 1
+def fits(price: int | None) -> bool:
+    """Within what the compiled kernels take (int64)."""
+    return price is None or INT64_MIN <= price <= INT64_MAX
 
 
-def a_book(bid: int | None, ask: int | None, decimals: int) -> Any:
-    """The running Book (compiled when built: its C-level best prices are what the compiled
-    engine reads) when the prices fit it, else a PublicBook with any ints."""
-    if all(price is None or abs(price) <= INT64 for price in (bid, ask)):
-        book = Book("s", "X", price_decimals=decimals)
-        book.load([(bid, 1)] if bid is not None else [], [(ask, 1)] if ask is not None else [])
-        return book
-    return PublicBook(bid, ask, decimals)
+def a_book(book_class: type[Any], bid: int | None, ask: int | None, decimals: int) -> Any:
+    """A Book of ``book_class`` holding these best prices (OverflowError beyond the Book's
+    range, |price| < 2**63)."""
+    book = book_class("s", "X", price_decimals=decimals)
+    book.load([(bid, 1)] if bid is not None else [], [(ask, 1)] if ask is not None else [])
+    return book
+
+
+def books(bid: int | None, ask: int | None, decimals: int) -> tuple[Any, Any, bool]:
+    """The reference Book and the running one with these prices, and whether they hold them
+    (beyond the Book's range both refuse them: then both are empty, at the same scale)."""
+    found = []
+    for book_class in (reference_book(), Book):
+        try:
+            found.append((a_book(book_class, bid, ask, decimals), True))
+        except OverflowError:
+            found.append((book_class("s", "X", price_decimals=decimals), False))
+    (reference, loaded), (book, same) = found
+    assert loaded == same, (bid, ask)
+    return reference, book, loaded
 
 
 def trade(price: int, size: int, seq: int, ts: int) -> Trade:
@@ -130,20 +152,28 @@ def test_book_rule_kernels_equal_their_reference(
     max_spread: str,
     band: bands.PriceBandParams,
 ) -> None:
-    checks, twin_bands = compiled("_cbook_checks"), compiled("_cbands")
+    (checks, checks_ref), (kernels, kernels_ref) = pair(BOOK_KERNELS), pair(BAND_KERNELS)
     pairs: list[tuple[Any, Any]] = [
-        (book_checks.CrossedBookKernel(include_locked), checks.CrossedBookKernel(include_locked)),
-        (book_checks.MaxSpreadKernel(max_bps, max_spread),
+        (checks_ref.CrossedBookKernel(include_locked), checks.CrossedBookKernel(include_locked)),
+        (checks_ref.MaxSpreadKernel(max_bps, max_spread),
          checks.MaxSpreadKernel(max_bps, max_spread)),
-        (bands.PriceBandKernel(band), twin_bands.PriceBandKernel(band)),
+        (kernels_ref.PriceBandKernel(band), kernels.PriceBandKernel(band)),
     ]  # fmt: skip
     for bid, ask, decimals in tops:
-        book = a_book(bid, ask, decimals)
+        reference_book, book, loaded = books(bid, ask, decimals)
         for reference, fast in pairs:
-            want = outcome(reference.check_top, bid, ask, book)
+            if bid is not None and ask is not None and not (fits(bid) and fits(ask)):
+                # Beyond the Book's int64: refused before any state changes.
+                refused = outcome(fast.check_top, bid, ask, book)
+                assert isinstance(refused, tuple) and refused[0] is OverflowError, refused
+                continue
+            want = outcome(reference.check_top, bid, ask, reference_book)
             got = outcome(fast.check_top, bid, ask, book)
             assert want == got, (type(reference).__name__, bid, ask, want, got)
-            assert outcome(reference.check_book, book) == outcome(fast.check_book, book)
+            if loaded:
+                assert outcome(reference.check_book, reference_book) == outcome(
+                    fast.check_book, book
+                )
     reference, fast = pairs[2]
     assert (reference.reference.count, reference.reference.mean, reference.reference.var) == (
         fast.reference.count, fast.reference.mean, fast.reference.var)  # fmt: skip
@@ -158,10 +188,10 @@ def test_book_rule_kernels_equal_their_reference(
 def test_trade_rule_kernels_equal_their_reference(
     trades: list[tuple[int, int]], spike: bands.SpikeParams, band: bands.PriceBandParams
 ) -> None:
-    twin = compiled("_cbands")
+    kernels, kernels_ref = pair(BAND_KERNELS)
     pairs: list[tuple[Any, Any]] = [
-        (bands.SpikeKernel(spike), twin.SpikeKernel(spike)),
-        (bands.PriceBandKernel(band), twin.PriceBandKernel(band)),
+        (kernels_ref.SpikeKernel(spike), kernels.SpikeKernel(spike)),
+        (kernels_ref.PriceBandKernel(band), kernels.PriceBandKernel(band)),
     ]
     for seq, (price, size) in enumerate(trades, 1):
         event = trade(price, size, seq, seq)
@@ -170,6 +200,39 @@ def test_trade_rule_kernels_equal_their_reference(
             got = outcome(fast.check_trade, event)
             assert want == got, (type(reference).__name__, price, size, want, got)
     assert pairs[0][0].last_price == pairs[0][1].last_price
+
+
+int64 = st.one_of(
+    st.integers(INT64_MIN, INT64_MAX),
+    st.integers(-(2**62) - 2, -(2**62) + 2),
+    st.integers(2**62 - 2, 2**62 + 2),
+    st.sampled_from([INT64_MIN, INT64_MAX, 0, -1, 1]),
+    st.integers(-(10**12), 10**12),
+)
+
+
+@settings(max_examples=2_000, deadline=None)
+@given(bid=int64, ask=int64, spread=st.integers(-(2**40), 2**40), max_bps=st.floats(0.0, 1e4))
+def test_the_int64_paths_of_the_book_kernels_equal_python_ints(
+    bid: int, ask: int, spread: int, max_bps: float
+) -> None:
+    """Where the compiled kernels compute in int64 (and where they must not), the results are
+    Python's on exact ints: at the edges of the fast paths, and near the edges of int64."""
+    (checks, checks_ref), (kernels, kernels_ref) = pair(BOOK_KERNELS), pair(BAND_KERNELS)
+    band = bands.PriceBandParams(input="mid", warmup=1)
+    near = bid + spread
+    for b, a in ((bid, ask), (bid, near), (near, bid)):
+        if not (fits(b) and fits(a)):
+            continue
+        book, reference_book = Book("s", "X", 2), accel.reference("pipelines.core.book").Book()
+        want = checks_ref.MaxSpreadKernel(max_bps, "").check_top(b, a, reference_book)
+        wider = b + a > 0 and (a - b) * 20_000 > max_bps * (b + a)
+        assert (want is not None) == (max_bps > 0 and wider)
+        got = checks.MaxSpreadKernel(max_bps, "").check_top(b, a, book)
+        assert got == want, (b, a, max_bps)
+        fast, reference = kernels.PriceBandKernel(band), kernels_ref.PriceBandKernel(band)
+        assert fast.check_top(b, a, book) is reference.check_top(b, a, reference_book) is None
+        assert fast.reference.mean == reference.reference.mean == (b + a) / 2.0, (b, a)
 
 
 def outcome(call: Any, *args: Any) -> object:
@@ -212,6 +275,7 @@ class Side:
 
     def __init__(self, reference: bool) -> None:
         self.reference = reference
+        self.book_class = reference_book() if reference else Book
         self.ruleset = RuleSet(reference=reference)
         with self.kernels():
             self.ruleset.entries = RuleSet.plan(SPECS)
@@ -226,7 +290,11 @@ class Side:
         kind = op[0]
         if kind == "book":
             _, bid, ask, seq, ts = op
-            publish = rules.on_book(a_book(bid, ask, 2), seq, ts)
+            try:
+                book = a_book(self.book_class, bid, ask, 2)
+            except OverflowError:
+                return "beyond the Book's range"
+            publish = rules.on_book(book, seq, ts)
             if publish:
                 out.append(("book published", seq))
             rules.flush(out.append)
@@ -259,14 +327,15 @@ class Side:
 
 
 def compare(ops: list[tuple[Any, ...]]) -> None:
-    compiled("_cengine")
-    compiled("_cbook_checks")
-    compiled("_cbands")
-    if not engine.COMPILED:
-        pytest.skip("the compiled engine is switched off (TICKERPLANT_PURE_PYTHON)")
+    engine, engine_ref = pair(ENGINE)
+    pair(BOOK_KERNELS)
+    pair(BAND_KERNELS)
     reference, fast = Side(reference=True), Side(reference=False)
-    assert type(reference.rules) is engine.PySymbolRules
-    assert type(fast.rules) is not engine.PySymbolRules
+    assert type(reference.rules) is engine_ref.SymbolRules
+    assert type(fast.rules) is engine.SymbolRules
+    # Each engine calls the kernels of its own kind directly (not through the rule's hooks).
+    assert isinstance(reference.rules.bound["band_mid"].kernel, engine_ref.RuleKernel)
+    assert isinstance(fast.rules.bound["band_mid"].kernel, engine.RuleKernel)
     for i, op in enumerate(ops):
         want, got = reference.step(op), fast.step(op)
         assert want == got, (i, op, want, got)
@@ -385,19 +454,19 @@ class Entry:
 
 @pytest.mark.parametrize("implementation", ["reference", "compiled"])
 def test_a_rule_with_only_check_book_runs_in_either_engine(implementation: str) -> None:
-    if implementation == "compiled":
-        twin = compiled("_cengine")
-        symbol_rules, bound_rule, stats = twin.SymbolRules, twin.BoundRule, twin.RuleStats()
+    if implementation == "reference":
+        engine, book_class = accel.reference(ENGINE), reference_book()
     else:
-        symbol_rules, bound_rule = engine.PySymbolRules, engine.PyBoundRule
-        stats = engine.PyRuleStats()
-    rules = symbol_rules("s", "X")
+        engine, book_class = pair(ENGINE)[0], Book
+    stats = engine.RuleStats()
+    rules = engine.SymbolRules("s", "X")
     rule = Widest(RuleParams())
-    rules.bound["widest"] = bound_rule(Entry(stats), rule)
+    rules.bound["widest"] = engine.BoundRule(Entry(stats), rule)
     rules.wire()
+    assert rules.bound["widest"].kernel is None
     out: list[Any] = []
     for seq, (bid, ask) in enumerate([(100, 103), (100, 110), (100, 111), (100, 104)], 1):
-        assert rules.on_book(PublicBook(bid, ask, 2), seq, seq)
+        assert rules.on_book(a_book(book_class, bid, ask, 2), seq, seq)
         rules.flush(out.append)
     assert [(e.seq, e.message) for e in out] == [(2, "spread 10"), (4, "cleared")]
     assert (stats.evaluations, stats.hits) == (4, 2)
