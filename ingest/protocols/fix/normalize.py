@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ingest.protocols.base import DecodeError, Sequencer
-from ingest.protocols.fix.decimals import decimals_of, scale
+from ingest.protocols.fix.decimals import decimals_of, int_field, int_or, scale
 from ingest.protocols.fix.message import FixMessage, GroupEntry
 from ingest.protocols.fix.tables import (
     BOOK_ACTIONS,
@@ -183,8 +183,7 @@ class FixNormalizer:
 
     @staticmethod
     def _venue_seq(fields: dict[str, Any], default: int) -> int:
-        text = fields.get("83")
-        return int(text) if text and text.isdecimal() else default  # not isdigit(): "²"
+        return int_or(fields.get("83"), default, "83")  # isdecimal(), not isdigit(): "²"
 
     # -- W ---------------------------------------------------------------------------------
     def _snapshot(self, message: FixMessage, ts_recv: int) -> list[Event]:
@@ -276,7 +275,7 @@ class FixNormalizer:
                     price=scale(entry.get("270", "0"), price_dec, "270"),
                     size=scale(entry.get("271", "0"), size_dec, "271"),
                     action=action,  # type: ignore[arg-type]
-                    level=int(level) if level.isdecimal() else 0,
+                    level=int_field(level, "1023") if level.isdecimal() else 0,
                     implied=kind[1],
                     batch_end=index == last_book,
                     price_decimals=price_dec,
