@@ -1,8 +1,10 @@
-"""Open endpoints: /healthz (up), /readyz (database and config store), /metrics."""
+"""Open endpoints: /healthz (up), /readyz (database, config store, the workers' reports),
+/metrics."""
 
 from __future__ import annotations
 
 import ipaddress
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -11,6 +13,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipelines.config_stores import open_store
+from pipelines.worker_status import judge, read_status, status_dir
 from webui.metrics import REGISTRY
 
 __all__ = ["healthz", "metrics", "readyz"]
@@ -39,8 +42,27 @@ def readyz(request: HttpRequest) -> HttpResponse:
         checks["config_store"] = f"ok (spec v{spec.version})" if spec else "ok (empty)"
     except Exception as exc:  # idem
         checks["config_store"] = f"error: {exc}"
+    checks.update(_worker_checks())
     ready = all(value.startswith("ok") for value in checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+def _worker_checks() -> dict[str, str]:
+    """``worker-<i>`` for each worker that has reported (pipelines.worker_status): an error
+    when its report is stale or all its sources failed. A worker that has not reported yet
+    (starting, or no platform running here) is not judged."""
+    directory = status_dir(settings.VAR_DIR)
+    checks: dict[str, str] = {}
+    now = time.time()
+    for index in range(settings.TICKERPLANT_WORKERS):
+        try:
+            status = read_status(directory, index)
+        except (OSError, ValueError) as exc:
+            checks[f"worker-{index}"] = f"error: {exc}"
+            continue
+        if status is not None:
+            checks[f"worker-{index}"] = judge(status, now)
+    return checks
 
 
 def _metrics_allowed(request: HttpRequest) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ingest.protocols.base import INT64_MAX, DecodeError, out_of_range
 
 __all__ = ["decimals_of", "int_field", "int_or", "scale", "seq_num"]
@@ -62,7 +64,7 @@ def int_field(text: str, tag: str) -> int:
     raise out_of_range(tag, value)
 
 
-def int_or(text: str, default: int, tag: str) -> int:
+def int_or(text: Any, default: int, tag: str) -> int:
     """``int_field(text, tag) if text and text.isdecimal() else default`` (MDEntry 83 and the
     like: a field that is not a number falls back to the default, one too big is an error)."""
     return int_field(text, tag) if text and text.isdecimal() else default
