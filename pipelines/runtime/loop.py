@@ -404,7 +404,10 @@ class Core:
         handed to ``on_error`` (the worker logs and dead-letters it)."""
         self.errors[stage] = self.errors.get(stage, 0) + 1
         if self.on_error is not None:
-            self.on_error(stage, event, exc)
+            try:
+                self.on_error(stage, event, exc)
+            except Exception:  # the reporter's own failure must not take the batch either
+                self.errors["on_error"] = self.errors.get("on_error", 0) + 1
 
     def route(self, out: list[Event]) -> list[tuple[str, Event]]:
         """``(topic, event)`` pairs. Building a topic costs 250-400 ns and the few dozen of a

@@ -97,3 +97,17 @@ def test_a_sink_that_raises_keeps_the_batch_from_no_other_sink(compiled: bool) -
         assert ring.writer.unencodable == 1 and ring.dropped == 1
     finally:
         ring.close()
+
+
+@pytest.mark.parametrize("compiled", pipelines())
+def test_a_reporter_that_raises_costs_the_batch_nothing(compiled: bool) -> None:
+    pipeline = Pipeline(WorkerMetrics(), lambda stream, symbol: True, compiled)
+
+    def reporter(stage: str, event: Event | None, exc: Exception) -> None:
+        raise RuntimeError("the dead-letter disk is gone")
+
+    pipeline.core.on_error = reporter
+    pipeline.process(batch())
+    assert pipeline.errors == {"core": 1, "on_error": 1}
+    assert pipeline.states["s"]["B"] is not None
+    assert pipeline.states["s"]["B"].book.top(5) == ([], [(200, 7)])  # type: ignore[union-attr]
