@@ -49,6 +49,8 @@ cdef class MarketData:
     cdef dict price_decimals
     cdef dict size_decimals
     cdef dict security_ids
+    cdef list journal  # the reference's: what this message changed in the three dicts
+    cdef object undo  # normalize.undo (a rejected message's changes put back)
     cdef dict sides
     cdef Clock clock
     cdef object reference_time

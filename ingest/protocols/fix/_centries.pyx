@@ -215,14 +215,20 @@ cdef object _entry_time_text(dict fields, object text, object date_hint):
 
 
 cdef long _widest(dict known, object symbol, Entries entries, list members, int tag,
-                  str key) except? -1:
-    """``known[symbol]`` widened to the most decimals of ``tag`` in the entries (``_scales``)."""
+                  str key, list journal) except? -1:
+    """``known[symbol]`` widened to the most decimals of ``tag`` in the entries (``_scales``);
+    a change is written to ``journal`` first (the reference's order)."""
     cdef Py_ssize_t k, n = entries.count if members is None else len(members)
-    cdef long places = 0, decimals = known.get(symbol, 0)
+    cdef long places = 0, decimals, before
+    found = known.get(symbol)
+    before = 0 if found is None else found
+    decimals = before
     for k in range(n):
         if entries.places(k if members is None else <Py_ssize_t> members[k], tag, key, &places):
             if places > decimals:
                 decimals = places
+    if found is None or decimals != before:
+        journal.append((known, symbol, found))
     known[symbol] = decimals
     return decimals
 
@@ -390,8 +396,12 @@ cdef class MarketData:
         if self.fixed_decimals >= 0:
             price_dec[0] = self.fixed_decimals
         else:
-            price_dec[0] = _widest(self.price_decimals, symbol, entries, members, 270, _K270)
-        size_dec[0] = _widest(self.size_decimals, symbol, entries, members, 271, _K271)
+            price_dec[0] = _widest(
+                self.price_decimals, symbol, entries, members, 270, _K270, self.journal
+            )
+        size_dec[0] = _widest(
+            self.size_decimals, symbol, entries, members, 271, _K271, self.journal
+        )
         return 0
 
     # -- W ------------------------------------------------------------------------------------

@@ -350,8 +350,11 @@ cdef class Decoder:
         """Events of one framed message, ``seq`` assigned; raises DecodeError only."""
         cdef object start = self.sequencer.seq
         cdef object events
+        cdef list journal = self.normalizer.journal
         try:
             if self.fused and type(data) is bytes:
+                if journal:
+                    del journal[:]
                 try:
                     events = self._fused(<bytes> data, ts_recv)
                 except _DecodeError:
@@ -360,6 +363,8 @@ cdef class Decoder:
                     self.fused_messages += 1
                     return events
                 self.sequencer.seq = start  # it gave up: the two-step path numbers again
+                if journal:
+                    self.normalizer.undo(journal)  # ... from the state before the message
             return self.normalizer.normalize(self.parser.parse(data), ts_recv)
         except _DecodeError:
             self.sequencer.seq = start  # no seq numbers for events that were never emitted
