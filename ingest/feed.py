@@ -172,12 +172,24 @@ class FeedHandler:
         self._log = RateLimitedLog(log, log_interval)
 
     def on_message(self, data: bytes, ts_recv: int) -> list[Event]:
-        """Decode one framed message; returns (and emits) its events, ``[]`` when rejected."""
+        """Decode one framed message; returns (and emits) its events, ``[]`` when rejected.
+
+        Nothing a message holds gets past this boundary: decoding, the accounting of its events
+        and their delivery to ``emit`` all run inside it (a try block costs nothing until it
+        catches, since Python 3.11)."""
         stats = self.stats
         stats.messages += 1
         stats.bytes += len(data)
         try:
             events = self.decoder.decode(data, ts_recv)
+            if events:
+                stats.events += len(events)
+                last = events[-1]
+                if last.ts_exchange and ts_recv:
+                    stats.observe_latency((ts_recv - last.ts_exchange) / 1e9)
+                for event in events:
+                    if type(event) is Status and event.state in _GAP_STATES:
+                        stats.gaps += 1
         except DecodeError as exc:
             self.reject(data, exc.reason, exc.detail)
             return []
@@ -185,14 +197,10 @@ class FeedHandler:
             self.reject(data, f"internal:{type(exc).__name__}", str(exc))
             return []
         if events:
-            stats.events += len(events)
-            last = events[-1]
-            if last.ts_exchange and ts_recv:
-                stats.observe_latency((ts_recv - last.ts_exchange) / 1e9)
-            for event in events:
-                if type(event) is Status and event.state in _GAP_STATES:
-                    stats.gaps += 1
-            self.emit(events)
+            try:
+                self.emit(events)
+            except Exception as exc:  # a consumer's failure is not the source's: count it
+                self.reject(data, f"emit:{type(exc).__name__}", str(exc))
         return events
 
     def reject(self, data: bytes, reason: str, detail: str = "") -> None:

@@ -316,4 +316,7 @@ class ReplayFeed:
             for event in events:
                 if type(event) is Status and event.state in _GAP_STATES:
                     stats.gaps += 1
-            feed.emit(events)
+            try:
+                feed.emit(events)
+            except Exception as exc:  # as FeedHandler.on_message: counted, never raised
+                feed.reject(body, f"emit:{type(exc).__name__}", str(exc))

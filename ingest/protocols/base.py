@@ -11,13 +11,27 @@ same input always gives the same ``(stream, seq)``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 import msgspec
 
 from pipelines.events import Event
 
-__all__ = ["DecodeError", "Decoder", "Encoder", "Sequencer"]
+__all__ = [
+    "INT64_MAX",
+    "DecodeError",
+    "Decoder",
+    "Encoder",
+    "Sequencer",
+    "check_int64",
+    "describe_int",
+    "out_of_range",
+]
+
+INT64_MAX: Final = 2**63 - 1
+"""The largest magnitude of an integer an event may carry: books keep prices and sizes in int64
+(less its minimum), and msgpack, the log's and the wire's encoding, has no bigger signed int.
+Decoders refuse a value beyond it with ``DecodeError("out_of_range")`` (docs/decisions/0121)."""
 
 
 class DecodeError(ValueError):
@@ -27,6 +41,23 @@ class DecodeError(ValueError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+def describe_int(value: int) -> str:
+    """``value`` for an error message: its digits, or its size when it has too many to print
+    (``str()`` of a 5,000-digit int raises ValueError, Python's limit on int-to-text)."""
+    return str(value) if value.bit_length() <= 256 else f"a {value.bit_length()}-bit integer"
+
+
+def out_of_range(what: str, value: int) -> DecodeError:
+    return DecodeError("out_of_range", f"{what} is beyond the int64 range ({describe_int(value)})")
+
+
+def check_int64(value: int, what: str) -> int:
+    """``value`` when it fits an event (``|value| <= INT64_MAX``); else DecodeError."""
+    if -INT64_MAX <= value <= INT64_MAX:
+        return value
+    raise out_of_range(what, value)
 
 
 class Sequencer:

@@ -211,6 +211,9 @@ class SnapshotFetcher:
                     except DecodeError as exc:
                         feed.handler.reject(body, exc.reason, exc.detail)
                         raise
+                    except Exception as exc:  # a decoder bug: counted, and fetched again
+                        feed.handler.reject(body, f"internal:{type(exc).__name__}", str(exc))
+                        raise DecodeError(f"internal:{type(exc).__name__}", str(exc)) from exc
                     self.fetched += 1
                     if events:
                         feed.emit(events)

@@ -10,14 +10,14 @@ Pacing: ``speed = 0`` replays as fast as the pipeline takes it (yielding to the 
 few hundred messages, so spec changes and metrics scrapes still run); ``speed > 0`` keeps the
 recorded receive times' pace divided by ``speed`` (2.0: twice as fast). Files without recorded
 times (NDJSON, CSV, FIX lines) always replay as fast as possible. ``loop`` starts over at the end
-with fresh decoder state; ``seq`` keeps counting.
+with fresh decoder state; ``seq`` keeps counting. A file that cannot be read raises from ``run``:
+the worker reports the source ``failed`` and runs it again after a backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Annotated, Any, ClassVar
 
 import msgspec
@@ -40,7 +40,6 @@ from pipelines.spec import SourceSpec
 
 __all__ = ["ReplayParams", "ReplaySource"]
 
-log = logging.getLogger(__name__)
 
 _YIELD_EVERY = 256  # messages between two event-loop turns when not paced
 
@@ -76,6 +75,9 @@ class ReplaySource(Source[ReplayParams]):
         self.ingest_stats = IngestStats()
         self.dead_letters: DeadLetterFile | None = None
         self.passes = 0
+        # One stream, one seq: a pass after a loop or after a failure (the worker runs a
+        # failed source again) counts on.
+        self.sequencer = Sequencer(name)
         self._stopping = asyncio.Event()
 
     def options(self) -> ReplayOptions:
@@ -97,7 +99,8 @@ class ReplaySource(Source[ReplayParams]):
         return True
 
     async def run(self) -> None:
-        sequencer = Sequencer(self.name)
+        """Replay the file (again and again with ``loop``); an unreadable file or unusable
+        options raise (the worker reports the source failed and tries again later)."""
         while not self._stopping.is_set():
             try:
                 capture = CaptureFile(self.params.path)
@@ -105,11 +108,10 @@ class ReplaySource(Source[ReplayParams]):
                 options = fix_separator_params(self.options(), capture)
                 # Dictionaries and schemas can take a moment to compile: off the event loop.
                 _kind, decoder = await asyncio.to_thread(
-                    build_decoder, options, self.name, sequencer
+                    build_decoder, options, self.name, self.sequencer
                 )
             except (OSError, ReplayError) as exc:
-                log.error("replay source %s cannot start: %s", self.name, exc)
-                return
+                raise ReplayError(f"replay source {self.name} cannot start: {exc}") from exc
             feed = ReplayFeed(
                 FeedHandler(
                     self.name,

@@ -92,6 +92,7 @@ class RingWriter:
         self._head = 0
         self.published = 0
         self.oversized = 0
+        self.unencodable = 0
         # Magic goes in last: a reader that sees it sees a complete header.
         _HEADER.pack_into(
             self._map, 0, b"\0" * 8, _LAYOUT, slots, slot_size, _HEADER_SIZE, 0, os.getpid()
@@ -130,7 +131,8 @@ class RingWriter:
     ) -> int:
         """Write ``(topic, payload)`` records in order (with ``encode``, ``(topic, item)`` and
         ``encode(item)`` is the payload) and return how many were written; a record larger than
-        a slot is skipped and counted in ``oversized``.
+        a slot is skipped and counted in ``oversized``, one ``encode`` refuses (an int past
+        msgpack's range) in ``unencodable``: the rest of the batch is written.
 
         Each record is written as :meth:`publish` does (its seq zeroed first, then its body,
         then its seq), with one pack for the slot's header; the head moves once, after the
@@ -141,7 +143,11 @@ class RingWriter:
         pack_start, pack_seq = _SLOT_START.pack_into, _U64.pack_into
         head = seq = self._head
         for topic, item in records:
-            payload = item if encode is None else encode(item)
+            try:
+                payload = item if encode is None else encode(item)
+            except (OverflowError, TypeError, ValueError):
+                self.unencodable += 1
+                continue
             topic_bytes = topic.encode()
             topic_len = len(topic_bytes)
             end = _SLOT_HEADER + topic_len + len(payload)

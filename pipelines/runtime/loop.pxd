@@ -71,14 +71,18 @@ cdef class Core:
     cdef public double flush_at
     cdef public dict topics
     cdef public list spare
+    cdef public dict errors
+    cdef public object on_error
 
     cpdef flush_metrics(self)
     @cython.locals(
         state=SymbolState, keeper=BookKeeper, out=list, states=dict, symbols=dict, build=bint,
         unbuilt=Py_ssize_t, filtered=Py_ssize_t, count=Py_ssize_t,
-        started=double, finished=double, compiled=bint, fields=bint,
+        started=double, finished=double, compiled=bint, fields=bint, rest=list,
+        position=Py_ssize_t,
     )
     cpdef process(self, list batch)
+    cdef _failed(self, str stage, object event, object exc)
     @cython.locals(cache=dict, routed=list, topics=dict)
     cpdef list route(self, list out)
     @cython.locals(book=CBook, unbuilt=Py_ssize_t, published=bint, values=dict)

@@ -63,6 +63,9 @@ METRICS_FLUSH_S = 0.1
 every timer tick when they stop): see :class:`StageMeter`."""
 
 Admit = Callable[[Event], "SymbolState | None"]
+OnError = Callable[[str, "Event | None", Exception], None]
+"""``(stage, event, exception)``: an event ("core") or a sink's batch ("sink:<name>", no event)
+that raised."""
 Append = Callable[[Event], None]
 
 COMPILED: bool = cython.compiled
@@ -260,9 +263,11 @@ class Core:
     __slots__ = (
         "admit",
         "core_meter",
+        "errors",
         "events_in",
         "filtered",
         "flush_at",
+        "on_error",
         "sink_meter",
         "sinks",
         "spare",
@@ -281,6 +286,10 @@ class Core:
         self.flush_at = 0.0
         self.topics: dict[tuple[str, str], dict[Any, str]] = {}
         self.spare: list[Event] | None = []
+        #: Events the loop skipped because processing them raised (stage "core"), and sink
+        #: batches that raised (stage "sink:<name>"), by stage.
+        self.errors: dict[str, int] = {}
+        self.on_error: OnError | None = None
 
     def flush_metrics(self) -> None:
         """Hand the stage counts and latencies gathered since the last flush to Prometheus."""
@@ -313,50 +322,64 @@ class Core:
         last_kind: type | None = None
         compiled = COMPILED
         fields = False  # whether the events of this kind are read at their slots
-        for event in batch:
-            kind = type(event)
-            if compiled and kind is not last_kind:  # a batch is mostly one kind
-                fields = is_subtype(kind, _EventBase)
-                last_kind = kind
-            if fields:
-                stream = read(event, STREAM, "stream")
-                symbol = read(event, SYMBOL, "symbol")
-            else:
-                stream = event.stream
-                symbol = event.symbol
-            if symbol is not last_symbol or stream is not last_stream:
-                symbols = states.get(stream)
-                if symbols is not None and symbol in symbols:
-                    state = symbols[symbol]
-                else:
-                    state = self.admit(event)
-                last_stream, last_symbol = stream, symbol
-            if state is None:
-                filtered += 1
-                continue
-            keeper = state.keeper
-            if kind is BookDelta:
-                if keeper.delta(event):  # type: ignore[arg-type]
-                    unbuilt += self._book_message(state, event, append, build)
-            elif kind is Order:
-                # An order-only feed builds the book through an L3 book; with BookDeltas (the
-                # simulator sends both) the deltas are the book.
-                if keeper.order(event):  # type: ignore[arg-type]
-                    unbuilt += self._book_message(state, event, append, build)
-            elif kind is BookSnapshot:
-                keeper.snapshot(event, append)  # type: ignore[arg-type]
-                unbuilt += self._book_message(state, event, append, build)
-            elif kind is Status:
-                keeper.status(event, append)  # type: ignore[arg-type]
-            elif kind is Trade:
-                keeper.trade(event, append)  # type: ignore[arg-type]
-                if state.on_trade or state.on_trade_size:
-                    unbuilt += self._trade(state, event, append, build)  # type: ignore[arg-type]
-            else:
-                if kind is Instrument:
-                    state.book.price_decimals = event.price_decimals  # type: ignore[union-attr]
-                    state.book.size_decimals = event.size_decimals  # type: ignore[union-attr]
-                append(event)
+        # One bad event costs only itself: the loop runs in a try, and an exception skips the
+        # event it came from (counted and reported) and resumes after it. The try is entered
+        # once per batch, not per event; ``position`` is the one per-event addition.
+        rest = batch
+        position = 0
+        while True:
+            try:
+                for event in rest:
+                    position += 1
+                    kind = type(event)
+                    if compiled and kind is not last_kind:  # a batch is mostly one kind
+                        fields = is_subtype(kind, _EventBase)
+                        last_kind = kind
+                    if fields:
+                        stream = read(event, STREAM, "stream")
+                        symbol = read(event, SYMBOL, "symbol")
+                    else:
+                        stream = event.stream
+                        symbol = event.symbol
+                    if symbol is not last_symbol or stream is not last_stream:
+                        symbols = states.get(stream)
+                        if symbols is not None and symbol in symbols:
+                            state = symbols[symbol]
+                        else:
+                            state = self.admit(event)
+                        last_stream, last_symbol = stream, symbol
+                    if state is None:
+                        filtered += 1
+                        continue
+                    keeper = state.keeper
+                    if kind is BookDelta:
+                        if keeper.delta(event):  # type: ignore[arg-type]
+                            unbuilt += self._book_message(state, event, append, build)
+                    elif kind is Order:
+                        # An order-only feed builds the book through an L3 book; with
+                        # BookDeltas (the simulator sends both) the deltas are the book.
+                        if keeper.order(event):  # type: ignore[arg-type]
+                            unbuilt += self._book_message(state, event, append, build)
+                    elif kind is BookSnapshot:
+                        keeper.snapshot(event, append)  # type: ignore[arg-type]
+                        unbuilt += self._book_message(state, event, append, build)
+                    elif kind is Status:
+                        keeper.status(event, append)  # type: ignore[arg-type]
+                    elif kind is Trade:
+                        keeper.trade(event, append)  # type: ignore[arg-type]
+                        if state.on_trade or state.on_trade_size:
+                            unbuilt += self._trade(state, event, append, build)  # type: ignore[arg-type]
+                    else:
+                        if kind is Instrument:
+                            state.book.price_decimals = event.price_decimals  # type: ignore[union-attr]
+                            state.book.size_decimals = event.size_decimals  # type: ignore[union-attr]
+                        append(event)
+                break
+            except Exception as exc:
+                self._failed("core", rest[position - 1], exc)
+                rest = rest[position:]
+                position = 0
+                last_stream = last_symbol = None  # look the state up again
         count = len(batch)
         self.events_in += count
         if filtered:
@@ -365,13 +388,26 @@ class Core:
         self.core_meter.batch(count, len(out) + unbuilt, finished - started)
         if out and self.sinks:
             routed = self.route(out)
-            for sink in self.sinks.values():
-                sink.publish(routed)
+            for name, sink in self.sinks.items():
+                try:
+                    sink.publish(routed)
+                except Exception as exc:  # one failing sink must not keep the batch from others
+                    self._failed(f"sink:{name}", None, exc)
             self.sink_meter.batch(len(routed), 0, now() - finished)
         if finished >= self.flush_at:
             self.flush_metrics()
         out.clear()
         self.spare = out
+
+    def _failed(self, stage: str, event: Event | None, exc: Exception) -> None:
+        """An event (or a sink's batch) that raised: counted in ``errors`` by stage, then
+        handed to ``on_error`` (the worker logs and dead-letters it)."""
+        self.errors[stage] = self.errors.get(stage, 0) + 1
+        if self.on_error is not None:
+            try:
+                self.on_error(stage, event, exc)
+            except Exception:  # the reporter's own failure must not take the batch either
+                self.errors["on_error"] = self.errors.get("on_error", 0) + 1
 
     def route(self, out: list[Event]) -> list[tuple[str, Event]]:
         """``(topic, event)`` pairs. Building a topic costs 250-400 ns and the few dozen of a

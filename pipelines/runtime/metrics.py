@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from ingest.feed import IngestStats
+    from pipelines.worker_status import SourceStatus
 
 __all__ = ["DEFAULT_METRICS_PORT", "WorkerMetrics", "metrics_port_for"]
 
@@ -106,6 +107,32 @@ class _IngestCollector(Collector):
         return [messages, received, events, errors, gaps, reconnects, latency]
 
 
+class _SourceCollector(Collector):
+    """The worker's sources as they are now (``Worker.source_status``)."""
+
+    STATES = ("starting", "running", "failed", "retrying", "finished", "stopped")
+
+    def __init__(self, sources: Callable[[], dict[str, SourceStatus]]) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        state = GaugeMetricFamily(
+            "tickerplant_source_state",
+            "1 for the state a source is in (failed: its run raised and it waits to retry)",
+            labels=["source", "state"],
+        )
+        failures = GaugeMetricFamily(
+            "tickerplant_source_failures",
+            "Consecutive failures of a source since it last ran healthily",
+            labels=["source"],
+        )
+        for name, status in sorted(self._sources().items()):
+            for label in self.STATES:
+                state.add_metric([name, label], 1.0 if status.state == label else 0.0)
+            failures.add_metric([name], status.failures)
+        return [state, failures]
+
+
 class WorkerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -140,6 +167,11 @@ class WorkerMetrics:
     def watch_ingest(self, sources: Callable[[], dict[str, IngestStats]]) -> None:
         """Expose the ``IngestStats`` of each source that ``sources()`` returns at scrape time."""
         self.registry.register(_IngestCollector(sources))
+
+    def watch_sources(self, sources: Callable[[], dict[str, SourceStatus]]) -> None:
+        """Expose each source's state (``tickerplant_source_state``, 1 on the current state's
+        label) and failures at scrape time."""
+        self.registry.register(_SourceCollector(sources))
 
     def serve(self, port: int, addr: str | None = None) -> int:
         """Start the HTTP endpoint (port 0: any free port); returns the bound port."""

@@ -136,6 +136,12 @@ class Pipeline:
         return int(self.core.filtered)
 
     @property
+    def errors(self) -> dict[str, int]:
+        """Events skipped because processing them raised ("core"), sink batches that raised
+        ("sink:<name>"), by stage (docs/decisions/0121)."""
+        return self.core.errors
+
+    @property
     def core_meter(self) -> StageMeter:
         return self.core.core_meter
 

@@ -28,6 +28,7 @@ from pipelines.runtime.metrics import WorkerMetrics, metrics_port_for
 from pipelines.runtime.status import status_line
 from pipelines.runtime.worker import Worker
 from pipelines.spec import PipelineSpec
+from pipelines.worker_status import status_dir
 
 __all__ = ["BusOptions", "run_config", "run_ingest", "run_worker"]
 
@@ -107,7 +108,9 @@ async def _worker_main(
         shard=shard,
         shm_prefix=os.environ.get("TICKERPLANT_SHM_PREFIX", ""),
         metrics=metrics,
+        status_dir=status_dir(),
     )
+    worker.report_status()  # up, no sources yet: /readyz judges it from now on
     log.info("worker %d/%d: store %s, metrics on port %d", index, count, store_url, port)
     frozen = False
     runner = None
@@ -254,7 +257,10 @@ async def _print_status(worker: Worker, interval: float) -> None:
         now = time.monotonic()
         rate = (worker.source_events - last_count) / max(now - last_time, 1e-9)
         last_count, last_time = worker.source_events, now
-        print(status_line(worker.pipeline, rate, ingest=worker.ingest_rates()), flush=True)
+        line = status_line(
+            worker.pipeline, rate, ingest=worker.ingest_rates(), sources=worker.source_status()
+        )
+        print(line, flush=True)
 
 
 async def _watch_config(worker: Worker, path: str, poll_interval: float = 0.5) -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from pipelines.runtime.pipeline import Pipeline
+from pipelines.worker_status import FAILED_STATES, SourceStatus
 
 __all__ = ["status_line"]
 
@@ -17,11 +18,13 @@ def status_line(
     events_per_second: float,
     max_symbols: int = 8,
     ingest: Mapping[str, tuple[float, float]] | None = None,
+    sources: Mapping[str, SourceStatus] | None = None,
 ) -> str:
     """``[run] 52,310 ev/s | 4 symbols | BTC-USD mid 64012.50 ema(10) 64010.22 | ...``
 
     ``ingest``: messages/s and bytes/s per source (``Worker.ingest_rates()``), appended as
-    ``| feed 1,204 msg/s 312.5 kB/s``.
+    ``| feed 1,204 msg/s 312.5 kB/s``. ``sources``: ``Worker.source_status()``; a source that
+    is not running says so, ``| feed FAILED (OSError: ...) retry 2 in 1.3 s``.
     """
     states = [
         (symbol, state)
@@ -45,4 +48,13 @@ def status_line(
         parts.append(f"+{len(states) - max_symbols} more")
     for source, (messages, received) in sorted((ingest or {}).items()):
         parts.append(f"{source} {messages:,.0f} msg/s {received / 1000:,.1f} kB/s")
+    for source, status in sorted((sources or {}).items()):
+        if status.state in ("running", "starting"):
+            continue
+        text = f"{source} {status.state.upper()}"
+        if status.reason and status.state in FAILED_STATES:
+            text += f" ({status.reason[:80]})"
+        if status.state == "failed":
+            text += f" retry {status.failures} in {status.retry_in:.1f} s"
+        parts.append(text)
     return " | ".join(parts)

@@ -22,7 +22,8 @@ from typing import Any
 
 import msgspec
 
-from ingest.feed import DeadLetterFile, IngestStats
+from ingest.feed import DeadLetterFile, IngestStats, RateLimitedLog
+from ingest.sources.backoff import Backoff
 from ingest.sources.base import Emit, Source
 from pipelines.bus import InProcessBus
 from pipelines.config_stores.base import ConfigStore
@@ -33,6 +34,7 @@ from pipelines.runtime.applier import SpecApplier
 from pipelines.runtime.metrics import WorkerMetrics
 from pipelines.runtime.pipeline import Owns, Pipeline
 from pipelines.spec import PipelineSpec, SourceSpec, shard_of
+from pipelines.worker_status import SourceStatus, WorkerStatus, remove_status, write_status
 
 __all__ = ["RunningSource", "Worker", "default_dead_letter_dir"]
 
@@ -40,12 +42,32 @@ log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 5.0
 _TICK_S = 0.5  # book health (STALE) and timer rules are checked this often, never per event
+_STATUS_EVERY = 2  # ticks between two reports to the status file
+# A failed source runs again after a delay drawn up to 0.5 s, doubling per failure up to 30 s;
+# a run that lasted a minute was healthy (the next failure starts from 0.5 s again).
+_RETRY_FIRST_S = 0.5
+_RETRY_MAX_S = 30.0
+_HEALTHY_AFTER_S = 60.0
 
 
 class RunningSource:
-    """A source instance, its task, and whether its batches are still accepted."""
+    """A source instance, its task, whether its batches are still accepted, and its state
+    (:mod:`pipelines.worker_status`: starting, running, failed, retrying, finished, stopped)."""
 
-    __slots__ = ("active", "name", "source", "spec", "task")
+    __slots__ = (
+        "active",
+        "failures",
+        "name",
+        "reason",
+        "retry_at",
+        "since",
+        "source",
+        "spec",
+        "started_at",
+        "state",
+        "task",
+        "wake",
+    )
 
     def __init__(self, name: str, spec: SourceSpec) -> None:
         self.name = name
@@ -53,6 +75,34 @@ class RunningSource:
         self.active = True
         self.source: Source[Any] | None = None
         self.task: asyncio.Task[None] | None = None
+        self.state = "starting"
+        self.reason = ""
+        self.failures = 0
+        self.since = time.time()
+        self.started_at = 0.0  # time.monotonic() of the current run
+        self.retry_at = 0.0  # time.monotonic() of the next attempt while failed
+        self.wake = asyncio.Event()  # set by stop: a failed source waits no longer
+
+    def set_state(self, state: str, reason: str | None = None) -> None:
+        if state != self.state:
+            self.state = state
+            self.since = time.time()
+        if reason is not None:
+            self.reason = reason
+
+    def status(self) -> SourceStatus:
+        state = self.state
+        now = time.monotonic()
+        if state == "retrying" and now - self.started_at >= _HEALTHY_AFTER_S:
+            state = "running"  # it has run long enough since its last failure
+        return SourceStatus(
+            kind=self.spec.kind,
+            state=state,
+            reason=self.reason,
+            failures=self.failures,
+            retry_in=round(max(0.0, self.retry_at - now), 3) if state == "failed" else 0.0,
+            since=self.since,
+        )
 
 
 class Worker:
@@ -65,7 +115,10 @@ class Worker:
         shm_prefix: str = "",
         metrics: WorkerMetrics | None = None,
         dead_letter_dir: str | Path | None = None,
+        status_dir: str | Path | None = None,
     ) -> None:
+        """``status_dir``: where to report the sources' states (:mod:`pipelines.worker_status`;
+        the worker process passes its default); None reports nowhere."""
         self.index = index
         self.count = count
         self.shard = shard
@@ -75,6 +128,7 @@ class Worker:
         self.metrics = metrics or WorkerMetrics()
         self.bus = InProcessBus()
         self.pipeline = Pipeline(self.metrics, lambda stream, symbol: False)
+        self.pipeline.core.on_error = self._pipeline_error
         self.bus.subscribe(self.pipeline.process)
         self.sources: dict[str, RunningSource] = {}
         self.sink_context = SinkContext(worker_index=index, shm_prefix=shm_prefix)
@@ -89,6 +143,9 @@ class Worker:
         self._dead_letters: DeadLetterFile | None = None
         self._rate_marks: dict[str, tuple[float, int, int]] = {}
         self._rate_call = 0.0
+        self.status_dir = Path(status_dir) if status_dir is not None else None
+        self._errors_log = RateLimitedLog(log)
+        self.metrics.watch_sources(self.source_status)
 
     @property
     def dead_letters(self) -> DeadLetterFile:
@@ -146,16 +203,51 @@ class Worker:
         holder.task = asyncio.create_task(self._run_source(holder), name=f"source-{holder.name}")
 
     async def _run_source(self, holder: RunningSource) -> None:
-        assert holder.source is not None
-        try:
-            await holder.source.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("source %s failed; it stays stopped until the spec changes", holder.name)
+        """Run the source; whatever makes it fail, run it again after a backoff (capped
+        exponential, full jitter; reset once a run lasted ``_HEALTHY_AFTER_S``), reporting
+        ``failed`` with the reason while it waits and ``retrying`` once it runs again."""
+        source = holder.source
+        assert source is not None
+        backoff = Backoff(_RETRY_FIRST_S, _RETRY_MAX_S, reset_after=_HEALTHY_AFTER_S)
+        while holder.active:
+            holder.set_state("running" if holder.failures == 0 else "retrying")
+            holder.started_at = time.monotonic()
+            backoff.connected()
+            try:
+                await source.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not holder.active:
+                    break  # failed while being stopped: nothing to retry
+                if time.monotonic() - holder.started_at >= _HEALTHY_AFTER_S:
+                    holder.failures = 0  # a long healthy run: count from scratch
+                holder.failures += 1
+                delay = backoff.next_delay()
+                holder.retry_at = time.monotonic() + delay
+                holder.set_state("failed", f"{type(exc).__name__}: {exc}"[:500])
+                log.error(
+                    "source %s failed (%s); retry %d in %.1f s",
+                    holder.name,
+                    holder.reason,
+                    holder.failures,
+                    delay,
+                    exc_info=holder.failures == 1,  # the traceback once per failure streak
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(holder.wake.wait(), delay)
+                continue
+            # run() returned: the input ended (a replay without loop) or the source was stopped.
+            break
+        holder.set_state("finished" if holder.active else "stopped")
+
+    def source_status(self) -> dict[str, SourceStatus]:
+        """The state of every source this worker runs, by name."""
+        return {name: holder.status() for name, holder in sorted(self.sources.items())}
 
     async def stop_source(self, holder: RunningSource) -> None:
         holder.active = False
+        holder.wake.set()
         if self.sources.get(holder.name) is holder:
             del self.sources[holder.name]
         if holder.source is not None:
@@ -178,12 +270,44 @@ class Worker:
         return await self.applier.apply(spec)
 
     async def _tick(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(_TICK_S)
             try:
                 self.pipeline.tick(time.time_ns())
             except Exception:
                 log.exception("pipeline tick failed")
+            ticks += 1
+            if self.status_dir is not None and ticks % _STATUS_EVERY == 0:
+                self.report_status()
+
+    def report_status(self) -> None:
+        """Write this worker's report (``status_dir``); a full disk is logged, never fatal."""
+        if self.status_dir is None:
+            return
+        status = WorkerStatus(
+            worker=self.index, pid=os.getpid(), time=time.time(), sources=self.source_status()
+        )
+        try:
+            write_status(self.status_dir, status)
+        except OSError as exc:
+            self._errors_log.warning("status", "worker %d: status not written: %s", self.index, exc)
+
+    def _pipeline_error(self, stage: str, event: Event | None, exc: Exception) -> None:
+        """An event the pipeline skipped, or a sink batch that failed: logged (rate-limited)
+        and, for an event, dead-lettered as JSON (source ``pipeline:<stream>``)."""
+        what = f"{type(exc).__name__}: {exc}"
+        self._errors_log.warning(
+            f"{stage}:{type(exc).__name__}", "worker %d: %s skipped %s (%s)", self.index,
+            stage, "an event" if event is not None else "a batch", what,
+        )  # fmt: skip
+        if event is not None:
+            try:
+                raw = msgspec.json.encode(event)
+            except Exception:  # an event too odd to encode: its repr, then
+                raw = repr(event).encode()
+            self.dead_letters.write(f"pipeline:{event.stream}", f"{stage}:{type(exc).__name__}",
+                                    what, raw)  # fmt: skip
 
     async def follow(
         self,
@@ -204,6 +328,8 @@ class Worker:
             self._ticker = None
         for holder in list(self.sources.values()):
             await self.stop_source(holder)
+        if self.status_dir is not None:
+            remove_status(self.status_dir, self.index)  # stopped cleanly: nothing to judge
         self.pipeline.flush_metrics()  # the last batches' stage counts, before the end
         for sink in self.pipeline.sinks.values():
             sink.close()
@@ -242,6 +368,8 @@ class Worker:
 
     def _dropped(self) -> dict[str, int]:
         dropped = {"bus": self.bus.dropped, "shard_filter": self.pipeline.filtered}
+        for stage, count in self.pipeline.core.errors.items():
+            dropped[f"error:{stage}"] = count
         for name, sink in self.pipeline.sinks.items():
             dropped[f"sink:{name}"] = sink.dropped
         return dropped

@@ -108,3 +108,75 @@ def test_a_reason_is_logged_at_most_once_per_interval(caplog: pytest.LogCaptureF
         "garbled",
         "bad checksum (1 more like it in the last 10 s)",
     ]
+
+
+# -- issue 12, defect 3: nothing a message holds gets past the boundary ---------------------------
+
+BINANCE_DEPTH = (
+    b'{"stream":"nknusdt@depth@100ms","data":{"e":"depthUpdate","E":%s,"s":"NKNUSDT",'
+    b'"U":499869750,"u":499869752,"b":[["%s","6195.00000000"]],"a":[]}}'
+)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize(
+    ("time", "price"),
+    [
+        (b"1e400", b"0.35130000"),  # the reported frame: OverflowError in on_message
+        (b"1633998512068", b"99999999999999999999.0"),  # a price past int64
+        (b"1633998512068", b"1e400"),
+        (b"-9223372036854775809", b"0.35130000"),
+    ],
+)
+def test_a_value_past_int64_is_a_counted_decode_error(
+    tmp_path: Path, compiled: bool, time: bytes, price: bytes
+) -> None:
+    """Binance's diff depth through the mapping the JSON bench uses (every diff normalized), on
+    the compiled twin and on the reference: the frame is rejected as ``out_of_range`` and
+    dead-lettered, no exception leaves ``on_message``, no seq is used up, and the next frame
+    decodes."""
+    from bench.bench_json import mapped_decoder
+    from ingest.protocols.mapped import json_decoder
+
+    if compiled and json_decoder._compiled is None:
+        pytest.skip("the compiled JSON decoder is not built (or TICKERPLANT_PURE_PYTHON)")
+    saved = json_decoder._compiled
+    json_decoder._compiled = saved if compiled else None
+    try:
+        decoder = mapped_decoder()
+    finally:
+        json_decoder._compiled = saved
+    assert (decoder.accelerator is not None) == compiled
+    letters = DeadLetterFile(tmp_path / "letters.ndjson")
+    batches: list[list[Event]] = []
+    feed = FeedHandler("binance", decoder, batches.append, dead_letters=letters)
+    bad = BINANCE_DEPTH % (time, price)
+    assert feed.on_message(bad, ts_recv=1633998512063356900) == []
+    assert feed.stats.decode_errors == 1
+    assert feed.stats.errors_by_reason == {"out_of_range": 1}
+    (letter,) = DeadLetterFile.read(letters.path)
+    assert letter.reason == "out_of_range" and base64.b64decode(letter.raw_b64) == bad
+    good = BINANCE_DEPTH % (b"1633998512068", b"0.35130000")
+    (event,) = feed.on_message(good, ts_recv=1633998512063356900)
+    assert event.seq == 1 and batches == [[event]]
+    assert feed.stats.latency_count == 1
+
+
+def test_the_accounting_of_a_message_is_inside_the_boundary() -> None:
+    """A decoder that lets a time past int64 through (a plugin): the latency sample cannot be
+    taken (OverflowError); that is counted against the message, the source goes on."""
+    feed = FeedHandler("ticks", DigitsDecoder("ticks"), lambda batch: None)
+    assert feed.on_message(b"100," + b"9" * 400, ts_recv=1) == []
+    assert feed.stats.errors_by_reason == {"internal:OverflowError": 1}
+    assert feed.on_message(b"101,5", ts_recv=9) != []
+
+
+def test_a_failing_consumer_is_counted_not_raised(tmp_path: Path) -> None:
+    def emit(batch: list[Event]) -> None:
+        raise OverflowError("a book refused it")
+
+    letters = DeadLetterFile(tmp_path / "letters.ndjson")
+    feed = FeedHandler("ticks", DigitsDecoder("ticks"), emit, dead_letters=letters)
+    assert len(feed.on_message(b"100", ts_recv=1)) == 1
+    assert feed.stats.errors_by_reason == {"emit:OverflowError": 1}
+    assert [d.reason for d in DeadLetterFile.read(letters.path)] == ["emit:OverflowError"]

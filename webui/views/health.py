@@ -4,6 +4,8 @@
 - ``workers``: each of the ``TICKERPLANT_WORKERS`` workers reported ``up`` by the supervisor
   (``Heartbeat`` rows ``worker-<i>`` written by :class:`controlplane.fleet.reporting.FleetReporter`)
   within ``TICKERPLANT_FLEET_REPORT_STALE_SECONDS`` (older: the supervisor is gone);
+- ``worker-<i>``: what each worker reports about itself (:mod:`pipelines.worker_status`): an
+  error when all its sources have failed, or its report is stale (its event loop is stuck);
 - ``celery`` (unless ``TICKERPLANT_CELERY=0``): the heartbeat task, which beat sends and a
   worker runs, recorded within ``TICKERPLANT_CELERY_STALE_SECONDS``.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -23,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from controlplane.fleet.failover import worker_name
 from controlplane.fleet.models import Heartbeat
 from pipelines.config_stores import open_store
+from pipelines.worker_status import judge, read_status, status_dir
 from webui.metrics import REGISTRY
 
 __all__ = ["healthz", "metrics", "readyz"]
@@ -56,6 +60,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
         checks["workers"] = _workers_check(beats)
         if settings.TICKERPLANT_CELERY_EXPECTED:
             checks["celery"] = _celery_check(beats.get("celery-worker"))
+    checks.update(_worker_checks())
     ready = all(value.startswith("ok") for value in checks.values())
     return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
@@ -89,6 +94,24 @@ def _celery_check(beat: Heartbeat | None) -> str:
     if age > settings.TICKERPLANT_CELERY_STALE_SECONDS:
         return f"error: no Celery heartbeat for {age:.0f} s (worker or beat down, or busy)"
     return f"ok (heartbeat {age:.0f} s ago)"
+
+
+def _worker_checks() -> dict[str, str]:
+    """``worker-<i>`` for each worker that has reported (pipelines.worker_status): an error
+    when its report is stale or all its sources failed. A worker that has not reported yet
+    (starting, or no platform running here) is not judged."""
+    directory = status_dir(settings.VAR_DIR)
+    checks: dict[str, str] = {}
+    now = time.time()
+    for index in range(settings.TICKERPLANT_WORKERS):
+        try:
+            status = read_status(directory, index)
+        except (OSError, ValueError) as exc:
+            checks[f"worker-{index}"] = f"error: {exc}"
+            continue
+        if status is not None:
+            checks[f"worker-{index}"] = judge(status, now)
+    return checks
 
 
 def _metrics_allowed(request: HttpRequest) -> bool:

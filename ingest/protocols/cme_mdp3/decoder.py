@@ -5,9 +5,10 @@ MsgSeqNum (first copy wins), reports packet gaps on the channel's feed symbol, t
 message with the SBE codec compiled from ``Params.schema`` and normalizes it (``normalize.py``).
 
 Errors: a packet whose framing is broken raises :class:`DecodeError` before arbitration sees it
-(so the other feed's copy can still win). Inside a well-framed packet a message of a template the
-schema lacks, or one that fails to decode, is counted and stepped over by its MsgSize: the rest of
-the packet is still good data.
+(so the other feed's copy can still win); so does a SendingTime past int64. Inside a well-framed
+packet a message of a template the schema lacks, one that fails to decode, or one with a value no
+event can hold (a time or price beyond int64) is counted in ``errors`` and stepped over (its events
+are dropped, their seq numbers reused): the rest of the packet is still good data.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class CmeMdp3Decoder:
                 )
         self.packets += 1
         codec, normalizer, messages = self.codec, self.normalizer, self.messages
+        sequencer = self.sequencer
         for start, end in spans:
             try:
                 message = codec.decode(data, start, end)
@@ -114,5 +116,11 @@ class CmeMdp3Decoder:
                 self.errors[exc.reason] += 1
                 continue
             messages[message.template_id] += 1
-            normalizer.message(message.template_id, message.values, ts_recv, out)
+            mark, seq = len(out), sequencer.seq
+            try:
+                normalizer.message(message.template_id, message.values, ts_recv, out)
+            except DecodeError as exc:  # a value no event holds: this message alone is dropped
+                del out[mark:]
+                sequencer.seq = seq
+                self.errors[exc.reason] += 1
         return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Final, NamedTuple
 
-from ingest.protocols.base import DecodeError
+from ingest.protocols.base import INT64_MAX, DecodeError, out_of_range
 
 __all__ = ["PACKET_HEADER_SIZE", "PacketHeader", "split_packet"]
 
@@ -34,6 +34,8 @@ def split_packet(packet: bytes) -> tuple[PacketHeader, list[tuple[int, int]]]:
     if len(packet) < PACKET_HEADER_SIZE:
         raise DecodeError("short_packet", f"{len(packet)} bytes")
     header = PacketHeader._make(_PACKET_HEADER.unpack_from(packet))
+    if header.sending_time > INT64_MAX:  # a uint64: past 2262 it fits no event's time
+        raise out_of_range("SendingTime", header.sending_time)
     spans: list[tuple[int, int]] = []
     pos, size = PACKET_HEADER_SIZE, len(packet)
     while pos < size:

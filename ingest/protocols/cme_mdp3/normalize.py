@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import msgspec
 
-from ingest.protocols.base import Sequencer
+from ingest.protocols.base import INT64_MAX, Sequencer, out_of_range
 from ingest.protocols.cme_mdp3.levels import LevelShadow
 from ingest.protocols.cme_mdp3.sequencing import RptSeqTracker
 from ingest.protocols.sbe.model import Composite, EncodedType, Field, Group, Message, Schema
@@ -78,6 +78,9 @@ _LIMITS: Final = {
 }
 
 
+_TIMES: Final = ("TransactTime", "LastUpdateTime")
+
+
 def _exponent(field: Field) -> int | None:
     if isinstance(field.type, Composite):
         exponent = field.type.member("exponent")
@@ -105,7 +108,12 @@ def price_decimals(message: Message) -> dict[str, int]:
 
 
 def _mantissa(value: Any) -> int | None:
-    return value["mantissa"] if value is not None else None
+    if value is None:
+        return None
+    mantissa: int | None = value["mantissa"]
+    if mantissa is not None and not -INT64_MAX <= mantissa <= INT64_MAX:
+        raise out_of_range("mantissa", mantissa)  # INT64_MIN where the field is not nullable
+    return mantissa
 
 
 class Normalizer:
@@ -162,10 +170,17 @@ class Normalizer:
         return None
 
     def message(self, template_id: int, values: Values, ts_recv: int, out: list[Event]) -> None:
+        """Appends the events of one decoded message; DecodeError for a value no event can hold
+        (the caller drops what this message appended)."""
         handler = self.handlers.get(template_id)
         if handler is None:
             self.unmapped[f"template_{template_id}"] += 1
             return
+        # The uint64 times every handler reads: past INT64_MAX they fit no event.
+        for key in _TIMES:
+            value = values.get(key)
+            if value is not None and value > INT64_MAX:
+                raise out_of_range(key, value)
         handler(template_id, values, ts_recv, out)
 
     # -- shared helpers -------------------------------------------------------------------------

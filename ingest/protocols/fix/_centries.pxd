@@ -9,7 +9,7 @@ cdef int scale_digits(const unsigned char *data, Py_ssize_t start, Py_ssize_t st
 cdef Py_ssize_t places_of(const unsigned char *data, Py_ssize_t start, Py_ssize_t stop) noexcept
 cdef object scale_text(object text, long decimals, str tag)
 cdef long decimals_of(object text) except? -1
-cdef object int_text(object text, object default)
+cdef object int_text(object text, object default, str tag)
 cdef object level_of(object text)
 cdef object venue_seq_of(dict fields, object default)
 cdef object msg_seq_num(dict fields)
@@ -49,6 +49,8 @@ cdef class MarketData:
     cdef dict price_decimals
     cdef dict size_decimals
     cdef dict security_ids
+    cdef list journal  # the reference's: what this message changed in the three dicts
+    cdef object undo  # normalize.undo (a rejected message's changes put back)
     cdef dict sides
     cdef Clock clock
     cdef object reference_time

@@ -56,9 +56,13 @@ cdef str _K273 = intern("273")
 cdef str _K278 = intern("278")
 cdef str _K279 = intern("279")
 cdef str _K1003 = intern("1003")
+cdef str _K1023 = intern("1023")
 cdef str _K2446 = intern("2446")
 cdef str _K5797 = intern("5797")
 cdef object _scale_py = _decimals.scale
+cdef object _int_or_py = _decimals.int_or
+cdef object _int_field_py = _decimals.int_field
+cdef object _seq_num_py = _decimals.seq_num
 cdef object _decimals_of_py = _decimals.decimals_of
 cdef dict _BOOK_ACTIONS = _tables.BOOK_ACTIONS
 cdef dict _STATISTIC_NAMES = _tables.STATISTIC_NAMES
@@ -153,8 +157,9 @@ cdef long decimals_of(object text) except? -1:
     return 0 if dot < 0 else PyUnicode_GET_LENGTH(text) - dot - 1
 
 
-cdef object int_text(object text, object default):
-    """``int(text) if text and text.isdecimal() else default`` (the reference's 83 and 34)."""
+cdef object int_text(object text, object default, str tag):
+    """``decimals.int_or(text, default, tag)``: digits as an int, else the default (the
+    reference's 83 and 1023; DecodeError beyond int64)."""
     cdef long long value = 0
     cdef Py_ssize_t n
     if type(text) is str:
@@ -163,24 +168,34 @@ cdef object int_text(object text, object default):
             <const unsigned char *> PyUnicode_1BYTE_DATA(text), 0, n, &value
         ):
             return value
-    return int(text) if text and text.isdecimal() else default
+    return _int_or_py(text, default, tag)
 
 
 cdef object level_of(object text):
-    """``int(level) if level.isdecimal() else 0`` (MDPriceLevel 1023)."""
+    """``int_field(level, "1023") if level.isdecimal() else 0`` (MDPriceLevel 1023)."""
     if type(text) is str:
-        return int_text(text, 0)  # "" as well: 0
-    return int(text) if text.isdecimal() else 0
+        return int_text(text, 0, _K1023)  # "" as well: 0
+    return _int_field_py(text, _K1023) if text.isdecimal() else 0
 
 
 cdef object venue_seq_of(dict fields, object default):
-    return int_text(fields.get(_K83), default)
+    return int_text(fields.get(_K83), default, _K83)
 
 
 cdef object msg_seq_num(dict fields):
-    """FixMessage.msg_seq_num on its fields: MsgSeqNum (34), 0 when absent or not a number."""
-    value = fields.get(_K34, "")
-    return int_text(value if isinstance(value, str) else "", 0)
+    """FixMessage.msg_seq_num on its fields: MsgSeqNum (34), 0 when absent, not a number or
+    beyond int64."""
+    cdef long long value = 0
+    cdef Py_ssize_t n
+    text = fields.get(_K34, "")
+    if type(text) is not str:
+        return 0
+    n = PyUnicode_GET_LENGTH(text)
+    if n and PyUnicode_IS_ASCII(text) and ascii_digits(
+        <const unsigned char *> PyUnicode_1BYTE_DATA(text), 0, n, &value
+    ):
+        return value
+    return _seq_num_py(text)
 
 
 cdef object _entry_time_text(dict fields, object text, object date_hint):
@@ -200,14 +215,20 @@ cdef object _entry_time_text(dict fields, object text, object date_hint):
 
 
 cdef long _widest(dict known, object symbol, Entries entries, list members, int tag,
-                  str key) except? -1:
-    """``known[symbol]`` widened to the most decimals of ``tag`` in the entries (``_scales``)."""
+                  str key, list journal) except? -1:
+    """``known[symbol]`` widened to the most decimals of ``tag`` in the entries (``_scales``);
+    a change is written to ``journal`` first (the reference's order)."""
     cdef Py_ssize_t k, n = entries.count if members is None else len(members)
-    cdef long places = 0, decimals = known.get(symbol, 0)
+    cdef long places = 0, decimals, before
+    found = known.get(symbol)
+    before = 0 if found is None else found
+    decimals = before
     for k in range(n):
         if entries.places(k if members is None else <Py_ssize_t> members[k], tag, key, &places):
             if places > decimals:
                 decimals = places
+    if found is None or decimals != before:
+        journal.append((known, symbol, found))
     known[symbol] = decimals
     return decimals
 
@@ -375,8 +396,12 @@ cdef class MarketData:
         if self.fixed_decimals >= 0:
             price_dec[0] = self.fixed_decimals
         else:
-            price_dec[0] = _widest(self.price_decimals, symbol, entries, members, 270, _K270)
-        size_dec[0] = _widest(self.size_decimals, symbol, entries, members, 271, _K271)
+            price_dec[0] = _widest(
+                self.price_decimals, symbol, entries, members, 270, _K270, self.journal
+            )
+        size_dec[0] = _widest(
+            self.size_decimals, symbol, entries, members, 271, _K271, self.journal
+        )
         return 0
 
     # -- W ------------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ cdef class Normalizer(MarketData):
         self.price_decimals = reference.price_decimals
         self.size_decimals = reference.size_decimals
         self.security_ids = reference.security_ids
+        self.journal = reference.journal
+        self.undo = module.undo
         self.sides = module._SIDES
         self.clock = Clock()
         self.reference_time = module.FixNormalizer._time
@@ -120,11 +122,23 @@ cdef class Normalizer(MarketData):
             entries = self._entries(fields)
             if entries is None:
                 return self.reference.normalize_python(message, ts_recv)
-            if msg_type == "X":
-                return self.incremental(fields, <Entries> entries, ts_recv)
-            return self.snapshot(fields, <Entries> entries, ts_recv)
+            if self.journal:
+                del self.journal[:]
+            try:
+                if msg_type == "X":
+                    return self.incremental(fields, <Entries> entries, ts_recv)
+                return self.snapshot(fields, <Entries> entries, ts_recv)
+            except BaseException:
+                self.undo(self.journal)  # as the reference: a rejected message leaves no trace
+                raise
         if msg_type == "d":
-            return self._instrument(message, ts_recv)
+            if self.journal:
+                del self.journal[:]
+            try:
+                return self._instrument(message, ts_recv)
+            except BaseException:
+                self.undo(self.journal)
+                raise
         return self.reference.normalize_python(message, ts_recv)
 
     cdef object _entries(self, dict fields):
@@ -174,10 +188,14 @@ cdef class Normalizer(MarketData):
                 value = fields.get(tag)
                 if isinstance(value, str) and value:
                     venue_ids[key] = value
+        journal = self.journal
+        journal.append((self.price_decimals, symbol, self.price_decimals.get(symbol)))
         self.price_decimals[symbol] = max(price_dec, self.price_decimals.get(symbol, 0))
+        journal.append((self.size_decimals, symbol, self.size_decimals.get(symbol)))
         self.size_decimals[symbol] = max(size_dec, self.size_decimals.get(symbol, 0))
         security_id = fields.get(_K48)
         if isinstance(security_id, str) and security_id:
+            journal.append((self.security_ids, security_id, self.security_ids.get(security_id)))
             self.security_ids[security_id] = symbol
         return [
             _Instrument(

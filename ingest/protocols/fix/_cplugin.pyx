@@ -298,7 +298,7 @@ cdef class _Tokens(Entries):
         return self._int(entry, 1023, 0)
 
     cdef object _int(self, Py_ssize_t entry, int tag, object default):
-        """``int(text) if text and text.isdecimal() else default`` on the entry's ``tag``."""
+        """``decimals.int_or(text, default, str(tag))`` on the entry's ``tag``."""
         cdef Py_ssize_t at = self._find(entry, tag)
         cdef Token *token
         cdef long long value = 0
@@ -309,7 +309,7 @@ cdef class _Tokens(Entries):
             <const unsigned char *> self.base, token.start, token.end, &value
         ):
             return value
-        return int_text(_text(self.base, token), default)
+        return int_text(_text(self.base, token), default, str(tag))
 
     cdef object other(self, Py_ssize_t entry, object entry_type, object symbol, object venue_seq,
                       object ts, object ts_recv, long price_dec, long size_dec):
@@ -350,8 +350,11 @@ cdef class Decoder:
         """Events of one framed message, ``seq`` assigned; raises DecodeError only."""
         cdef object start = self.sequencer.seq
         cdef object events
+        cdef list journal = self.normalizer.journal
         try:
             if self.fused and type(data) is bytes:
+                if journal:
+                    del journal[:]
                 try:
                     events = self._fused(<bytes> data, ts_recv)
                 except _DecodeError:
@@ -360,6 +363,8 @@ cdef class Decoder:
                     self.fused_messages += 1
                     return events
                 self.sequencer.seq = start  # it gave up: the two-step path numbers again
+                if journal:
+                    self.normalizer.undo(journal)  # ... from the state before the message
             return self.normalizer.normalize(self.parser.parse(data), ts_recv)
         except _DecodeError:
             self.sequencer.seq = start  # no seq numbers for events that were never emitted

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 import msgspec
 
+from ingest.protocols.fix.decimals import seq_num
 from ingest.protocols.fix.timestamps import parse_fix_time
 
 __all__ = [
@@ -91,9 +92,9 @@ class FixMessage:
 
     @property
     def msg_seq_num(self) -> int:
-        """MsgSeqNum (34), 0 when absent or not a number (a session layer rejects that)."""
-        text = self.get("34")
-        return int(text) if text.isdecimal() else 0  # isdigit() admits "²", which int() rejects
+        """MsgSeqNum (34), 0 when absent, not a number or beyond int64 (a session layer rejects
+        that)."""
+        return seq_num(self.get("34"))  # isdecimal(), not isdigit(): "²" is no number
 
     @property
     def poss_dup(self) -> bool:

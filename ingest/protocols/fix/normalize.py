@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ingest.protocols.base import DecodeError, Sequencer
-from ingest.protocols.fix.decimals import decimals_of, scale
+from ingest.protocols.fix.decimals import decimals_of, int_field, int_or, scale
 from ingest.protocols.fix.message import FixMessage, GroupEntry
 from ingest.protocols.fix.tables import (
     BOOK_ACTIONS,
@@ -47,13 +47,23 @@ from pipelines.events import (
 if TYPE_CHECKING:
     from ingest.protocols.fix._cnormalize import Normalizer as _CompiledNormalizer
 
-__all__ = ["FixNormalizer"]
+__all__ = ["FixNormalizer", "undo"]
 
 _compiled = accel.load("ingest.protocols.fix._cnormalize")
 
 # SecurityDefinition tags holding prices: their strings set the instrument's decimals.
 _DEFINITION_PRICE_TAGS = ("969", "1150", "1148", "1149", "1143", "731")
 _SIDES = {"1": "buy", "2": "sell"}
+
+
+def undo(journal: list[tuple[dict[str, Any], str, Any]]) -> None:
+    """Put back what a rejected message changed (newest first), and forget it."""
+    for known, key, before in reversed(journal):
+        if before is None:
+            known.pop(key, None)
+        else:
+            known[key] = before
+    journal.clear()
 
 
 class FixNormalizer:
@@ -90,6 +100,10 @@ class FixNormalizer:
         self.price_decimals: dict[str, int] = {}
         self.size_decimals: dict[str, int] = {}
         self.security_ids: dict[str, str] = {}
+        #: What the message being normalized changed in the three dicts above (dict, key, the
+        #: value before, None if absent): a rejected message is undone (:func:`undo`), so one
+        #: bad price cannot widen a symbol's scale for good.
+        self.journal: list[tuple[dict[str, Any], str, Any]] = []
         self._handlers: dict[str, Callable[[FixMessage, int], list[Event]]] = {
             "W": self._snapshot,
             "X": self._incremental,
@@ -118,7 +132,16 @@ class FixNormalizer:
     def normalize_python(self, message: FixMessage, ts_recv: int) -> list[Event]:
         """:meth:`normalize` in pure Python: the reference the compiled twin is tested against."""
         handler = self._handlers.get(message.msg_type)
-        return handler(message, ts_recv) if handler is not None else []
+        if handler is None:
+            return []
+        journal = self.journal
+        if journal:
+            journal.clear()
+        try:
+            return handler(message, ts_recv)
+        except BaseException:
+            undo(journal)
+            raise
 
     # -- helpers ---------------------------------------------------------------------------
     def _symbol(self, fields: dict[str, Any], default: str = "") -> str:
@@ -145,17 +168,23 @@ class FixNormalizer:
         if self.fixed_decimals >= 0:
             price_dec = self.fixed_decimals
         else:
-            price_dec = self.price_decimals.get(symbol, 0)
+            known = self.price_decimals.get(symbol)
+            price_dec = 0 if known is None else known
             for entry in entries:
                 price = entry.get("270")
                 if price is not None and "." in price:
                     price_dec = max(price_dec, decimals_of(price))
+            if known is None or price_dec != known:
+                self.journal.append((self.price_decimals, symbol, known))
             self.price_decimals[symbol] = price_dec
-        size_dec = self.size_decimals.get(symbol, 0)
+        known = self.size_decimals.get(symbol)
+        size_dec = 0 if known is None else known
         for entry in entries:
             size = entry.get("271")
             if size is not None and "." in size:
                 size_dec = max(size_dec, decimals_of(size))
+        if known is None or size_dec != known:
+            self.journal.append((self.size_decimals, symbol, known))
         self.size_decimals[symbol] = size_dec
         return price_dec, size_dec
 
@@ -183,8 +212,7 @@ class FixNormalizer:
 
     @staticmethod
     def _venue_seq(fields: dict[str, Any], default: int) -> int:
-        text = fields.get("83")
-        return int(text) if text and text.isdecimal() else default  # not isdigit(): "²"
+        return int_or(fields.get("83"), default, "83")  # isdecimal(), not isdigit(): "²"
 
     # -- W ---------------------------------------------------------------------------------
     def _snapshot(self, message: FixMessage, ts_recv: int) -> list[Event]:
@@ -276,7 +304,7 @@ class FixNormalizer:
                     price=scale(entry.get("270", "0"), price_dec, "270"),
                     size=scale(entry.get("271", "0"), size_dec, "271"),
                     action=action,  # type: ignore[arg-type]
-                    level=int(level) if level.isdecimal() else 0,
+                    level=int_field(level, "1023") if level.isdecimal() else 0,
                     implied=kind[1],
                     batch_end=index == last_book,
                     price_decimals=price_dec,
@@ -375,10 +403,14 @@ class FixNormalizer:
             for key, tag in INSTRUMENT_TAGS.items()
             if tag != symbol_tag and isinstance(value := fields.get(tag), str) and value
         }
+        journal = self.journal
+        journal.append((self.price_decimals, symbol, self.price_decimals.get(symbol)))
         self.price_decimals[symbol] = max(price_dec, self.price_decimals.get(symbol, 0))
+        journal.append((self.size_decimals, symbol, self.size_decimals.get(symbol)))
         self.size_decimals[symbol] = max(size_dec, self.size_decimals.get(symbol, 0))
         security_id = fields.get("48")
         if isinstance(security_id, str) and security_id:
+            journal.append((self.security_ids, security_id, self.security_ids.get(security_id)))
             self.security_ids[security_id] = symbol
         return [
             Instrument(

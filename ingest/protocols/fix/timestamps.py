@@ -4,7 +4,9 @@ Accepted forms (what venues actually send):
 - UTCTimestamp ``YYYYMMDD-HH:MM:SS`` with optional ``.sss``, ``.ssssss`` or ``.sssssssss``;
 - CME's compact form ``YYYYMMDDHHMMSSmmm`` (DataMine history files), also without ``mmm`` and with
   up to nine fraction digits;
-- ``YYYYMMDD`` (UTCDateOnly / LocalMktDate) as midnight UTC.
+- ``YYYYMMDD`` (UTCDateOnly / LocalMktDate) as midnight UTC;
+
+within int64 nanoseconds (1677 to 2262): other times raise ValueError like malformed ones.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Final
 __all__ = ["format_utc_timestamp", "parse_fix_time"]
 
 _NS_PER_SECOND: Final = 1_000_000_000
+_INT64_MAX: Final = 2**63 - 1
 _FRACTION_SCALE: Final[list[int]] = [10 ** (9 - n) for n in range(10)]
 
 
@@ -51,7 +54,8 @@ def parse_fix_time(text: str) -> int:
         date, hours, minutes, seconds = text[:8], text[8:10], text[10:12], text[12:14]
         fraction = text[14:]
     elif len(text) == 8 and text.isdigit():
-        return _day_seconds(int(text[:4]), int(text[4:6]), int(text[6:8])) * _NS_PER_SECOND
+        day = _day_seconds(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        return _in_range(day * _NS_PER_SECOND, text)
     else:
         raise ValueError(f"bad FIX time {text!r}")
     if not (date.isdigit() and hours.isdigit() and minutes.isdigit() and seconds.isdigit()):
@@ -60,7 +64,14 @@ def parse_fix_time(text: str) -> int:
     if h > 23 or m > 59 or s > 60:  # 60: a leap second is legal in UTCTimestamp
         raise ValueError(f"bad FIX time {text!r}")
     day = _day_seconds(int(date[:4]), int(date[4:6]), int(date[6:8]))
-    return (day + h * 3600 + m * 60 + s) * _NS_PER_SECOND + _fraction_ns(fraction)
+    return _in_range((day + h * 3600 + m * 60 + s) * _NS_PER_SECOND + _fraction_ns(fraction), text)
+
+
+def _in_range(ns: int, text: str) -> int:
+    # int64 nanoseconds span 1677-09-21 to 2262-04-11: an event cannot carry other times.
+    if -_INT64_MAX <= ns <= _INT64_MAX:
+        return ns
+    raise ValueError(f"FIX time {text!r} is beyond the int64 nanosecond range")
 
 
 def format_utc_timestamp(ns: int, digits: int = 9) -> str:

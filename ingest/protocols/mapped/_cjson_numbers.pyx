@@ -31,6 +31,7 @@ for _i in range(19):
         _TIME_LIMIT[_i] = 9223372036854775807 // _p
     _p *= 10
 _POW10_OBJ = tuple(10**i for i in range(40))
+_INT64_MAX = 2**63 - 1
 
 
 cdef inline bint _eight_digits(uint64_t v) noexcept:
@@ -127,7 +128,7 @@ cdef object time_ns(Tape t, int i, str unit, int decimals):
         if kind == K_INT:
             if -_TIME_LIMIT[decimals] <= node.ival <= _TIME_LIMIT[decimals]:
                 return PyLong_FromLongLong(node.ival * _POW10[decimals])
-            return PyLong_FromLongLong(node.ival) * _POW10_OBJ[decimals]
+            raise Bail()  # beyond int64 ns: the reference raises out_of_range
         if kind == K_STR or kind == K_FLOAT:
             if _parse_decimal(t.s + node.start, node.end - node.start, decimals, True, &result):
                 return PyLong_FromLongLong(result)
@@ -183,17 +184,19 @@ cdef object int_object(object found):
     # compile_int's conversion of a Python value; where it raises, the reference must run.
     if found is MISSING or found is None:
         return 0
-    if type(found) is int:
+    if type(found) is not int:
+        try:
+            found = int(found)
+        except (TypeError, ValueError):
+            raise Bail() from None
+    if -_INT64_MAX <= found <= _INT64_MAX:
         return found
-    try:
-        return int(found)
-    except (TypeError, ValueError):
-        raise Bail() from None
+    raise Bail()  # beyond int64: the reference raises out_of_range
 
 
 cdef int64_t scale64(Tape t, int i, int decimals, bint scaled) except? -1:
-    """numbers.scale of a node as a C integer; bail where the reference raises, and for values
-    beyond int64 (the reference's big ints are exact; such prices are left to it)."""
+    """numbers.scale of a node as a C integer; bail where the reference raises (values beyond
+    int64 among them: out_of_range)."""
     cdef Node* node = &t.nodes[i]
     cdef int64_t result
     cdef int kind = node.kind

@@ -122,7 +122,14 @@ class Scales:
     a DecodeError rather than a silent change of scale under a live book.
     """
 
-    __slots__ = ("_by_symbol", "_default_price", "_default_size", "_instruments", "scaled")
+    __slots__ = (
+        "_by_symbol",
+        "_default_price",
+        "_default_size",
+        "_instruments",
+        "learned",
+        "scaled",
+    )
 
     def __init__(self, mapping: Mapping) -> None:
         numbers = mapping.numbers
@@ -131,6 +138,9 @@ class Scales:
         self._default_size = None if numbers.size_decimals == "auto" else numbers.size_decimals
         self._instruments = mapping.instruments
         self._by_symbol: dict[str, list[int | None]] = {}
+        #: Decimals learnt from the message being decoded: undone if it is rejected, so a bad
+        #: message never fixes a symbol's scale (the engine calls ``settle``).
+        self.learned: list[tuple[list[int | None], int]] = []
 
     def get(self, symbol: str) -> list[int | None]:
         """``[price_decimals, size_decimals]`` for ``symbol``; ``None`` while still unknown."""
@@ -151,9 +161,18 @@ class Scales:
         found = self.get(symbol)
         if found[0] is None:
             found[0] = max((decimals_of(v) for v in prices), default=0)
+            self.learned.append((found, 0))
         if found[1] is None:
             found[1] = max((decimals_of(v) for v in sizes), default=0)
+            self.learned.append((found, 1))
         return found[0], found[1]  # type: ignore[return-value]
+
+    def settle(self, keep: bool) -> None:
+        """The message that learnt decimals is done: keep them, or (rejected) forget them."""
+        if not keep:
+            for found, index in self.learned:
+                found[index] = None
+        self.learned.clear()
 
 
 Compiled = Callable[[Any], Any]

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from ingest.protocols.base import DecodeError, Sequencer
+from ingest.protocols.base import INT64_MAX, DecodeError, Sequencer, out_of_range
 
 from .compile import Scales, compile_field
 from .numbers import ScaleCache, timestamp_ns
@@ -79,12 +79,14 @@ def compile_int(field: Field | None, name: str, required: bool = False) -> Gette
         found = get(value)
         if found is MISSING or found is None:
             return 0
-        if type(found) is int:
+        if type(found) is not int:
+            try:
+                found = int(found)
+            except (TypeError, ValueError):
+                raise DecodeError("bad_integer", f"{name}={found!r:.60}") from None
+        if -INT64_MAX <= found <= INT64_MAX:
             return found
-        try:
-            return int(found)
-        except (TypeError, ValueError):
-            raise DecodeError("bad_integer", f"{name}={found!r}") from None
+        raise out_of_range(name, found)
 
     return get_int
 

@@ -112,6 +112,21 @@ class MappedEngine:
         return self._one(frame, ts_recv)
 
     def _one(self, frame: Any, ts_recv: int) -> list[Event]:
+        """One message's events. A rejected message leaves no trace in the numbering or the
+        scales: its seq numbers are handed out again and decimals it taught are forgotten."""
+        ctx = self.ctx
+        seq = ctx.sequencer.seq
+        try:
+            events = self._handle(frame, ts_recv)
+        except BaseException:
+            ctx.sequencer.seq = seq
+            ctx.scales.settle(False)
+            raise
+        if ctx.scales.learned:
+            ctx.scales.settle(True)
+        return events
+
+    def _handle(self, frame: Any, ts_recv: int) -> list[Event]:
         stats = self.ctx.stats
         stats.messages += 1
         name = self._route(frame)
@@ -143,11 +158,18 @@ class MappedEngine:
     def apply_snapshot(self, url: str, body: Any, ts_recv: int) -> list[Event]:
         handler = self.snapshot_handler(url)
         symbol = _symbol_from_url(handler.spec.snapshot.symbol_from_url, url)
+        ctx = self.ctx
+        seq = ctx.sequencer.seq
         try:
             events = handler.apply_snapshot(symbol, body, ts_recv)
-        except (TypeError, AttributeError, KeyError, IndexError) as exc:
-            raise DecodeError("bad_snapshot", str(exc)) from None
-        self.ctx.stats.events += len(events)
+        except BaseException as exc:
+            ctx.sequencer.seq = seq  # as in _one: a rejected snapshot leaves no trace
+            ctx.scales.settle(False)
+            if isinstance(exc, TypeError | AttributeError | KeyError | IndexError):
+                raise DecodeError("bad_snapshot", str(exc)) from None
+            raise
+        ctx.scales.settle(True)
+        ctx.stats.events += len(events)
         return events
 
     def snapshot_urls(self, symbols: Sequence[str]) -> list[str]:

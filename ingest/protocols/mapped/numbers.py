@@ -10,7 +10,13 @@ from datetime import datetime
 from decimal import Context, Decimal, DecimalException
 from typing import Any, Final
 
-from ingest.protocols.base import DecodeError
+from ingest.protocols.base import (
+    INT64_MAX,
+    DecodeError,
+    check_int64,
+    describe_int,
+    out_of_range,
+)
 
 __all__ = ["POW10", "ScaleCache", "decimals_of", "scale", "timestamp_ns"]
 
@@ -30,29 +36,44 @@ def decimals_of(value: Any) -> int:
 
 
 def scale(value: Any, decimals: int, scaled: bool = False) -> int:
-    """``value`` as an integer at ``decimals``; raises DecodeError when it would lose digits.
+    """``value`` as an integer at ``decimals``; raises DecodeError when it would lose digits or
+    does not fit an event (int64: ``out_of_range``).
 
     ``scaled`` means integers are already at the scale (a feed that sends price ticks).
     """
     kind = type(value)
+    result: int
     if kind is str:
         point = value.find(".")
         try:
             if point < 0:
-                return int(value) * POW10[decimals]  # type: ignore[no-any-return]
-            frac_len = len(value) - point - 1
-            if frac_len <= decimals:
-                whole = int(value[:point] + value[point + 1 :])
-                return whole * POW10[decimals - frac_len]  # type: ignore[no-any-return]
-            digits = value[:point] + value[point + 1 : point + 1 + decimals]
-            if value[point + 1 + decimals :].strip("0"):
-                raise DecodeError("precision", f"{value!r} has more than {decimals} decimals")
-            return int(digits)
+                result = int(value) * POW10[decimals]
+            else:
+                frac_len = len(value) - point - 1
+                if frac_len <= decimals:
+                    whole = int(value[:point] + value[point + 1 :])
+                    result = whole * POW10[decimals - frac_len]
+                else:
+                    digits = value[:point] + value[point + 1 : point + 1 + decimals]
+                    if value[point + 1 + decimals :].strip("0"):
+                        raise DecodeError(
+                            "precision", f"{value!r} has more than {decimals} decimals"
+                        )
+                    result = int(digits)
         except ValueError:
-            return _scale_slow(value, decimals)
-    if kind is int:
-        return value if scaled else value * POW10[decimals]  # type: ignore[no-any-return]
-    raise DecodeError("number", f"expected a number, got {value!r}")
+            result = _scale_slow(value, decimals)
+    elif kind is int:
+        result = value if scaled else value * POW10[decimals]
+    else:
+        raise DecodeError("number", f"expected a number, got {value!r}")
+    if -INT64_MAX <= result <= INT64_MAX:
+        return result
+    raise out_of_range(f"{_short(value)} at {decimals} decimals", result)
+
+
+def _short(value: Any) -> str:
+    text = value if type(value) is str else describe_int(value)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def _scale_slow(text: str, decimals: int) -> int:
@@ -85,7 +106,8 @@ def timestamp_ns(value: Any, unit: str) -> int:
         if moment.tzinfo is None:
             raise DecodeError("timestamp", f"ISO 8601 time without a zone: {value!r}")
         seconds = int(moment.timestamp())  # whole seconds are exact in a float
-        return seconds * 1_000_000_000 + moment.microsecond * 1000
+        # Years past 2262 are beyond int64 nanoseconds.
+        return check_int64(seconds * 1_000_000_000 + moment.microsecond * 1000, repr(value))
     decimals = _UNIT_DECIMALS[unit]
     if type(value) is str and "." in value and len(value) - value.find(".") - 1 > decimals:
         # Sub-nanosecond digits are noise, not an error: truncate them.

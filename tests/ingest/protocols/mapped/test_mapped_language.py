@@ -85,7 +85,13 @@ def test_scaling_refuses_to_lose_digits() -> None:
 def test_a_number_past_decimals_range_is_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="number"):
         scale("1e33998512568", 6)  # Decimal overflows: not a number we can scale
-    assert scale("9" * 5000, 2) == (10**5000 - 1) * 100  # exact, however long
+    # Exact up to what an event holds (int64, decision 0121); beyond it, a counted decode error.
+    assert scale("92233720368547758.07", 2) == 2**63 - 1
+    assert scale("-92233720368547758.07", 2) == -(2**63 - 1)
+    for beyond in ("92233720368547758.08", "-92233720368547758.08", "9" * 5000, "1e400"):
+        with pytest.raises(DecodeError) as info:
+            scale(beyond, 2)
+        assert info.value.reason == "out_of_range"
 
 
 def test_timestamps() -> None:
