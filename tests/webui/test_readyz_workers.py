@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from controlplane.fleet.actions import do_record_process_state
 from pipelines.runtime import Worker, WorkerMetrics
 from pipelines.spec import PipelineSpec, SourceSpec
 from pipelines.worker_status import SourceStatus, WorkerStatus, write_status
@@ -25,7 +26,15 @@ def reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Any) -> P
     directory = tmp_path / "status"
     monkeypatch.setenv("TICKERPLANT_STATUS_DIR", str(directory))
     settings.TICKERPLANT_WORKERS = 2
+    settings.TICKERPLANT_CELERY_EXPECTED = False
     return directory
+
+
+def supervisor_sees_both_up() -> None:
+    """What is judged here is the workers' own reports; the supervisor's side of /readyz is
+    tests/webui/test_readiness.py's."""
+    for index in range(2):
+        do_record_process_state(f"worker-{index}", 100 + index, "up", "running 5 s")
 
 
 def report(directory: Path, worker: int, *states: str, age: float = 0.0) -> None:
@@ -38,6 +47,7 @@ def report(directory: Path, worker: int, *states: str, age: float = 0.0) -> None
 
 
 def test_no_reports_judge_no_worker(client: Client, reports: Path) -> None:
+    supervisor_sees_both_up()
     ready = client.get("/readyz").json()
     assert ready["ready"] is True and not any(k.startswith("worker-") for k in ready["checks"])
 
@@ -62,6 +72,7 @@ def test_a_stale_report_is_not_ready(client: Client, reports: Path) -> None:
 def test_a_running_worker_is_ready(client: Client, reports: Path) -> None:
     report(reports, 0, "running", "finished")
     report(reports, 1)  # a worker without sources (they may all run elsewhere)
+    supervisor_sees_both_up()
     response = client.get("/readyz")
     assert response.status_code == 200
     checks = response.json()["checks"]
