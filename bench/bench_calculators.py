@@ -1,8 +1,8 @@
 """Per-update cost of every calculator (ns/update): compiled and pure-Python kernels side by side,
 against peers from the same run.
 
-Each calculator runs twice on the same series: with the kernel the plugin uses (the compiled twin
-when it is built, docs/decisions/0113) and with its pure-Python reference kernel (the
+Each calculator runs twice on the same series: with the kernel the plugin uses (compiled from its
+own source when built, docs/decisions/0117) and with that source run as Python (the
 ``TICKERPLANT_PURE_PYTHON=1`` path). Both are timed through the bound method the pipeline calls
 (what ``feeds()`` returns), on the same values, best of ``--rounds``.
 
@@ -33,6 +33,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import importlib.util
 import operator
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,13 +66,6 @@ from pipelines.core.calculators import (
     VwapParams,
     ZScore,
     ZScoreParams,
-    ema,
-    ols,
-    sma,
-    top_of_book,
-    volatility,
-    vwap,
-    zscore,
 )
 from pipelines.core.calculators.window import window_limits
 from pipelines.core.rules import RuleSet, bands, book_checks
@@ -103,36 +97,41 @@ def best_ns(count: int, make: Callable[[], Callable[[], object]], rounds: int) -
     return best
 
 
+def kernels(name: str) -> Any:
+    """The Python source of the kernel module ``name`` (``accel.reference``: beside its build)."""
+    return accel.reference(f"pipelines.core.calculators.{name}")
+
+
 def pure_kernel(calc: Any) -> Any:
-    """The pure-Python reference kernel of ``calc``'s kind, configured like ``calc``."""
+    """The pure-Python kernel of ``calc``'s kind, configured like ``calc``."""
     params = calc.params
     if isinstance(calc, Ema):
-        return ema.EmaKernel(2.0 / (params.window + 1))
+        return kernels("ema_kernel").EmaKernel(2.0 / (params.window + 1))
     if isinstance(calc, EmaTime):
-        return ema.EmaTimeKernel(calc.kernel.rate)
+        return kernels("ema_kernel").EmaTimeKernel(calc.kernel.rate)
     if isinstance(calc, (Mid, Microprice, Spread, Imbalance)):
+        book = kernels("top_of_book_kernels")
         return {
-            Mid: lambda: top_of_book.MidKernel(),
-            Microprice: lambda: top_of_book.MicropriceKernel(),
-            Spread: lambda: top_of_book.SpreadKernel(params.unit == "bps"),
-            Imbalance: lambda: top_of_book.ImbalanceKernel(params.levels),
+            Mid: lambda: book.MidKernel(),
+            Microprice: lambda: book.MicropriceKernel(),
+            Spread: lambda: book.SpreadKernel(params.unit == "bps"),
+            Imbalance: lambda: book.ImbalanceKernel(params.levels),
         }[type(calc)]()
     kernel: Any
     if isinstance(calc, Ols):
-        kernel = ols.OlsKernel([0.0, 0.0, 0.0], params.x == "time")
+        kernel = kernels("ols_kernel").OlsKernel([0.0, 0.0, 0.0], params.x == "time")
     elif isinstance(calc, RealizedVol):
-        kernel = volatility.RealizedVolKernel()
+        kernel = kernels("volatility_kernel").RealizedVolKernel()
         kernel.configure(params.annualize, params.year_seconds)
     else:
-        kernel = {Sma: sma.SmaKernel, ZScore: zscore.ZScoreKernel, Vwap: vwap.VwapKernel}[
-            type(calc)
-        ]()
+        module = {Sma: "sma_kernel", ZScore: "zscore_kernel", Vwap: "vwap_kernel"}[type(calc)]
+        kernel = getattr(kernels(module), f"{type(calc).__name__}Kernel")()
     kernel.set_window(*window_limits(params))
     return kernel
 
 
 def compiled(calc: Any) -> bool:
-    return type(calc.kernel).__module__.split(".")[-1].startswith("_c")
+    return accel.compiled(sys.modules[type(calc.kernel).__module__])
 
 
 def series_run(

@@ -137,7 +137,8 @@ def available() -> list[str]:
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):
-    """Imports a one-source module from its ``.py`` even where its extension is built."""
+    """Imports a one-source module from its ``.py`` even where its extension is built (and,
+    under ``TICKERPLANT_PURE_PYTHON``, refuses the twins: nothing compiled runs)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -145,6 +146,11 @@ class _SourceFinder(importlib.abc.MetaPathFinder):
         if not fullname.startswith(PACKAGES):
             return None
         base = ROOT.joinpath(*fullname.split("."))
+        if pure() and base.with_suffix(".pyx").is_file():
+            # A twin may cimport one-source modules, which run as Python here: it cannot load.
+            raise ModuleNotFoundError(
+                f"{fullname} is a compiled twin and {PURE_ENV} switches them off", name=fullname
+            )
         source = base.with_suffix(".py")
         if not base.with_suffix(".pxd").is_file() or not source.is_file():
             return None

@@ -111,6 +111,10 @@ class Registry(Generic[P]):
         with self._lock:
             existing = self._plugins.get(kind)
             if existing is not None and existing is not plugin:
+                if _same_definition(existing, plugin):
+                    # Its module's source run again beside its build (``accel.reference``): the
+                    # registered class stays the plugin.
+                    return plugin
                 raise RegistryError(f"{self.name} plugin {kind!r} is registered twice")
             self._plugins[kind] = plugin
         return plugin
@@ -225,3 +229,11 @@ CALCULATORS: Registry[Any] = _lazy("calculators", "pipelines.core.calculators")
 RULES: Registry[Any] = _lazy("rules", "pipelines.core.rules")
 SINKS: Registry[Any] = _lazy("sinks", "pipelines.delivery")
 CONFIG_STORES: Registry[Any] = _lazy("config_stores", "pipelines.config_stores")
+
+
+def _same_definition(a: object, b: object) -> bool:
+    """Whether two classes are one definition imported twice (same module and name)."""
+    return (getattr(a, "__module__", None), getattr(a, "__qualname__", None)) == (
+        getattr(b, "__module__", None),
+        getattr(b, "__qualname__", None),
+    )

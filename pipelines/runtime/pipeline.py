@@ -71,8 +71,12 @@ class CalculatorEntry(msgspec.Struct, frozen=True):
     def applies_to(self, symbol: str) -> bool:
         return not self.spec.symbols or symbol in self.spec.symbols
 
-    def build(self) -> Calculator[Any]:
+    def build(self, reference: bool = False) -> Calculator[Any]:
+        """A new calculator; ``reference``: its module's Python source with Python kernels, even
+        where they are compiled (the kernels of a ``compiled=False`` pipeline)."""
         plugin: Any = CALCULATORS.get(self.spec.kind)
+        if reference:
+            plugin = getattr(accel.reference(plugin.__module__), plugin.__qualname__)
         calculator: Calculator[Any] = plugin(self.params)
         return calculator
 
@@ -106,8 +110,10 @@ class Pipeline:
         )
         # The bus calls the loop itself (no Python frame of this class per batch).
         self.process = self.core.process
-        # The rule engine of the keeper's kind (the compiled keeper types it): see _classes.
-        self.rules = RuleSet(reference=COMPILED and not compiled)
+        # Python kernels and rule engine beside a compiled build (the compiled keeper types its
+        # engine: see _classes and CalculatorEntry.build).
+        self._reference = COMPILED and not compiled
+        self.rules = RuleSet(reference=self._reference)
         self.stale_after_ns = DEFAULT_STALE_AFTER_NS
         metrics.registry.register(RuleCollector(self.rules))
 
@@ -187,7 +193,7 @@ class Pipeline:
                     ):
                         updated[name] = calc  # keeps its state
                     else:
-                        updated[name] = entry.build()
+                        updated[name] = entry.build(self._reference)
                 state.calculators = updated
                 state.wire()
 
@@ -242,7 +248,7 @@ class Pipeline:
         )
         state: SymbolState = self._loop.SymbolState(book, keeper)
         state.calculators = {
-            name: entry.build()
+            name: entry.build(self._reference)
             for name, entry in self.calculators.items()
             if entry.applies_to(event.symbol)
         }

@@ -63,6 +63,17 @@ def test_a_second_plugin_under_the_same_kind_is_refused() -> None:
         registry.register(clone)
 
 
+def test_a_module_run_again_from_source_keeps_the_registered_plugin() -> None:
+    """``accel.reference`` runs a plugin module's source beside its build: the class it defines
+    again (same module, same name) is not a second plugin, and the first stays registered."""
+    registry = make_registry()
+    registry.register(Echo)
+    again = type("Echo", (), {"kind": "echo", "Params": EchoParams, "__module__": Echo.__module__})
+    again.__qualname__ = Echo.__qualname__
+    assert registry.register(again) is again
+    assert registry.get("echo") is Echo
+
+
 def test_a_plugin_without_params_struct_is_refused() -> None:
     with pytest.raises(RegistryError, match="no msgspec 'Params'"):
         make_registry().register(type("Bare", (), {"kind": "bare"}))

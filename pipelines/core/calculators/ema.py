@@ -7,8 +7,7 @@
 
 Both are seeded with the first value, and both keep their current value under new params.
 
-The per-value arithmetic is in :class:`EmaKernel` / :class:`EmaTimeKernel` (the reference; a
-compiled twin in ``_cema.pyx`` replaces them when built, docs/decisions/0113).
+The per-value arithmetic is in :mod:`.ema_kernel` (one source, compiled when built).
 """
 
 from __future__ import annotations
@@ -19,58 +18,11 @@ from typing import Annotated, ClassVar
 import msgspec
 from msgspec import Meta
 
-from pipelines import accel
 from pipelines.core.calculators.base import Calculator, CalculatorInput
+from pipelines.core.calculators.ema_kernel import EmaKernel, EmaTimeKernel
 from pipelines.registry import CALCULATORS
 
-__all__ = ["Ema", "EmaKernel", "EmaParams", "EmaTime", "EmaTimeKernel", "EmaTimeParams"]
-
-
-class EmaKernel:
-    """``value += alpha * (x - value)``, seeded with the first value."""
-
-    __slots__ = ("alpha", "value")
-
-    def __init__(self, alpha: float) -> None:
-        self.alpha = alpha
-        self.value: float | None = None
-
-    def update(self, value: float, ts: int = 0) -> float:
-        current = self.value
-        # Seeded with the first value, so the average starts where the series starts.
-        current = value if current is None else current + self.alpha * (value - current)
-        self.value = current
-        return current
-
-
-class EmaTimeKernel:
-    """``value -= expm1(-rate * dt) * (x - value)``, ``rate`` per ns; same-ns values weigh 0."""
-
-    __slots__ = ("last_ts", "rate", "value")
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.value: float | None = None
-        self.last_ts = 0
-
-    def update(self, value: float, ts: int = 0) -> float:
-        current = self.value
-        if current is None:
-            current = value
-        elif ts > self.last_ts:
-            # expm1 keeps the weight exact for dt far below the half-life.
-            current -= math.expm1(-self.rate * (ts - self.last_ts)) * (value - current)
-        self.last_ts = max(ts, self.last_ts)
-        self.value = current
-        return current
-
-
-# The compiled twins (None: run the Python kernels). Chosen once, at import.
-_compiled = accel.load("pipelines.core.calculators._cema")
-Kernel: type[EmaKernel] = _compiled.EmaKernel if _compiled is not None else EmaKernel
-TimeKernel: type[EmaTimeKernel] = (
-    _compiled.EmaTimeKernel if _compiled is not None else EmaTimeKernel
-)
+__all__ = ["Ema", "EmaParams", "EmaTime", "EmaTimeParams"]
 
 
 class EmaParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -86,7 +38,7 @@ class Ema(Calculator[EmaParams]):
 
     def __init__(self, params: EmaParams) -> None:
         super().__init__(params)
-        self.kernel = kernel = Kernel(2.0 / (params.window + 1))
+        self.kernel = kernel = EmaKernel(2.0 / (params.window + 1))
         # The kernel's bound method is the feed: no Python frame of the plugin per event.
         self.update = kernel.update  # type: ignore[method-assign]
 
@@ -122,7 +74,7 @@ class EmaTime(Calculator[EmaTimeParams]):
     def __init__(self, params: EmaTimeParams) -> None:
         super().__init__(params)
         rate = math.log(2.0) / (params.half_life * 1e9)  # per nanosecond
-        self.kernel = kernel = TimeKernel(rate)
+        self.kernel = kernel = EmaTimeKernel(rate)
         self.update = kernel.update  # type: ignore[method-assign]
 
     @property

@@ -1,10 +1,12 @@
-"""The compiled calculator kernels (``_c*.pyx``) against their pure-Python references.
+"""The compiled calculator kernels against their own Python source, run side by side.
 
-Both implementations run in this one process on the same inputs: hypothesis-generated series
-(any floats, equal runs, bursts at one ns, resizes and clears between updates) and the real
-Binance and Kraken captures (their mids, trades and books). Every output must be the same float
-to the last bit (or both None, or the same exception), and the state after each step the same
-(``len``, the OLS ``results``, the EMA ``value``). Skipped when the twins are not built
+Each kernel module (``ema_kernel``, ``sma_kernel``, ... ``top_of_book_kernels``, and ``exact``) is
+one source compiled by the build (docs/decisions/0117); ``accel.reference`` loads the same ``.py``
+as Python beside it. Both run in this one process on the same inputs: hypothesis-generated series
+(any floats, equal runs, bursts at one ns, resizes and clears between updates) and the real Binance
+and Kraken captures (their mids, trades and books). Every output must be the same float to the
+last bit (or both None, or the same exception), and the state after each step the same (``len``,
+the OLS ``results``, the EMA ``value``). Skipped when the kernels are not built
 (tests/pipelines/test_accel.py fails on that under CI).
 """
 
@@ -15,6 +17,7 @@ import math
 import random
 import struct
 import sys
+from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -26,16 +29,17 @@ from hypothesis import strategies as st
 
 from ingest.capture.ws_capture import decode_ws_captures
 from ingest.protocols.mapped import MappedJsonDecoder, MappedParams
+from pipelines import accel
 from pipelines.core.book import Book
-from pipelines.core.calculators import ema, ols, sma, top_of_book, volatility, vwap, zscore
 from pipelines.events import BookDelta, BookSnapshot, Trade
 
 
-def compiled(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(f"pipelines.core.calculators.{name}")
-    except ImportError as error:
-        pytest.skip(f"{name} is not built ({error})")
+def pair(name: str) -> tuple[ModuleType, ModuleType]:
+    """``(reference, compiled)`` of the kernel module ``pipelines.core.calculators.<name>``."""
+    module = importlib.import_module(f"pipelines.core.calculators.{name}")
+    if not accel.compiled(module):
+        pytest.skip(f"{module.__name__} is not built (or TICKERPLANT_PURE_PYTHON is set)")
+    return accel.reference(module.__name__), module
 
 
 def same(a: object, b: object) -> bool:
@@ -57,23 +61,23 @@ def outcome(call: Callable[..., object], *args: object) -> object:
 
 # -- the kernel pairs ---------------------------------------------------------------------------
 
-Factory = Callable[[ModuleType | None], Any]  # None: the Python kernel
+Factory = Callable[[ModuleType], Any]
 
 
-def rolling(module: ModuleType, name: str, cname: str, *args: Any) -> Factory:
-    def make(twin: ModuleType | None) -> Any:
-        return getattr(twin, name)(*args) if twin is not None else getattr(module, name)(*args)
+def rolling(module: str, name: str, *args: Any) -> Factory:
+    def make(built: ModuleType) -> Any:
+        return getattr(built, name)(*args)
 
-    make.cname = cname  # type: ignore[attr-defined]
+    make.module = module  # type: ignore[attr-defined]
     return make
 
 
 SERIES: dict[str, Factory] = {
-    "sma": rolling(sma, "SmaKernel", "_csma"),
-    "zscore": rolling(zscore, "ZScoreKernel", "_czscore"),
-    "realized_vol": rolling(volatility, "RealizedVolKernel", "_cvolatility"),
-    "ols_time": rolling(ols, "OlsKernel", "_cols", [0.0, 0.0, 0.0], True),
-    "ols_series": rolling(ols, "OlsKernel", "_cols", [0.0, 0.0, 0.0], False),
+    "sma": rolling("sma_kernel", "SmaKernel"),
+    "zscore": rolling("zscore_kernel", "ZScoreKernel"),
+    "realized_vol": rolling("volatility_kernel", "RealizedVolKernel"),
+    "ols_time": rolling("ols_kernel", "OlsKernel", [0.0, 0.0, 0.0], True),
+    "ols_series": rolling("ols_kernel", "OlsKernel", [0.0, 0.0, 0.0], False),
 }
 
 
@@ -114,8 +118,8 @@ ops = st.lists(
 
 def run_pair(kind: str, window: tuple[int, int], script: list[tuple[Any, Any, Any]]) -> None:
     make = SERIES[kind]
-    twin = compiled(make.cname)  # type: ignore[attr-defined]
-    reference, fast = make(None), make(twin)
+    python, built = pair(make.module)  # type: ignore[attr-defined]
+    reference, fast = make(python), make(built)
     for kernel in (reference, fast):
         kernel.set_window(*window)
     ts = 1_700_000_000_000_000_000
@@ -159,8 +163,8 @@ def test_rolling_kernels_equal_their_reference_on_any_series(
 def test_vwap_kernel_equals_its_reference_on_any_trades(
     window: tuple[int, int], script: list[tuple[Any, Any, Any]], sizes: list[float]
 ) -> None:
-    twin = compiled("_cvwap")
-    reference, fast = vwap.VwapKernel(), twin.VwapKernel()
+    python, built = pair("vwap_kernel")
+    reference, fast = python.VwapKernel(), built.VwapKernel()
     for kernel in (reference, fast):
         kernel.set_window(*window)
     ts = 1_700_000_000_000_000_000
@@ -190,10 +194,10 @@ def test_vwap_kernel_equals_its_reference_on_any_trades(
 def test_ema_kernels_equal_their_reference(
     alpha: float, rate: float, series: list[tuple[float, int]]
 ) -> None:
-    twin = compiled("_cema")
+    python, built = pair("ema_kernel")
     pairs = [
-        (ema.EmaKernel(alpha), twin.EmaKernel(alpha)),
-        (ema.EmaTimeKernel(rate), twin.EmaTimeKernel(rate)),
+        (python.EmaKernel(alpha), built.EmaKernel(alpha)),
+        (python.EmaTimeKernel(rate), built.EmaTimeKernel(rate)),
     ]
     for reference, fast in pairs:
         assert reference.value is None and fast.value is None
@@ -220,15 +224,29 @@ FSUM_CASES: list[list[float]] = [
 ]
 
 
+def built_fsum(exact: ModuleType, case: list[float], fast: bool) -> object:
+    return outcome(exact.fsum, array("d", case), len(case), fast)
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["certified", "partials"])
-def test_the_fsum_port_is_math_fsum(fast: bool) -> None:
-    twin = compiled("_cwindow")
+def test_the_compiled_fsum_is_math_fsum(fast: bool) -> None:
+    python, exact = pair("exact")
     for case in FSUM_CASES:
-        assert same(outcome(math.fsum, case), outcome(twin.fsum, case, fast)), case
+        assert same(outcome(math.fsum, case), built_fsum(exact, case, fast)), case
+        values = array("d", case)
+        assert same(outcome(python.fsum, values, len(case)), outcome(math.fsum, case))
     infinities = [math.inf, -math.inf]
-    assert outcome(twin.fsum, infinities, fast) == outcome(math.fsum, infinities)
+    assert built_fsum(exact, infinities, fast) == outcome(math.fsum, infinities)
+    overflow = [1e308, 1e308]
+    assert built_fsum(exact, overflow, fast) == outcome(math.fsum, overflow)
     # Both branches of the fast path are taken on these cases.
-    assert twin.fsum_certified(FSUM_CASES[-1]) and not twin.fsum_certified([1.0, 2.0**-53])
+    last = array("d", FSUM_CASES[-1])
+    assert exact.fsum_certifies(last, len(last))
+    assert not exact.fsum_certifies(array("d", [1.0, 2.0**-53]), 2)
+    # A prefix of the buffer, and never past its end.
+    assert exact.fsum(array("d", [1.0, 2.0, 4.0]), 2) == 3.0
+    with pytest.raises(IndexError):
+        exact.fsum(array("d", [1.0]), 2)
 
 
 @settings(max_examples=400, deadline=None)
@@ -243,62 +261,36 @@ def test_the_fsum_port_is_math_fsum(fast: bool) -> None:
     ),
     st.booleans(),
 )
-def test_the_fsum_port_equals_math_fsum_on_any_finite_floats(case: list[float], fast: bool) -> None:
-    twin = compiled("_cwindow")
-    assert same(outcome(math.fsum, case), outcome(twin.fsum, case, fast))
+def test_the_compiled_fsum_equals_math_fsum_on_any_finite_floats(
+    case: list[float], fast: bool
+) -> None:
+    _, exact = pair("exact")
+    assert same(outcome(math.fsum, case), built_fsum(exact, case, fast))
 
 
 # -- book kernels -------------------------------------------------------------------------------
 
 
-def book_pairs(twin: ModuleType) -> list[tuple[str, Any, Any]]:
+def book_pairs(python: ModuleType, built: ModuleType) -> list[tuple[str, Any, Any]]:
     pairs = [
-        ("mid", top_of_book.MidKernel(), twin.MidKernel()),
-        ("microprice", top_of_book.MicropriceKernel(), twin.MicropriceKernel()),
-        ("spread", top_of_book.SpreadKernel(False), twin.SpreadKernel(False)),
-        ("spread_bps", top_of_book.SpreadKernel(True), twin.SpreadKernel(True)),
+        ("mid", python.MidKernel(), built.MidKernel()),
+        ("microprice", python.MicropriceKernel(), built.MicropriceKernel()),
+        ("spread", python.SpreadKernel(False), built.SpreadKernel(False)),
+        ("spread_bps", python.SpreadKernel(True), built.SpreadKernel(True)),
     ]
     for levels in (1, 2, 10, 1000):
         pairs.append(
-            (
-                f"imbalance{levels}",
-                top_of_book.ImbalanceKernel(levels),
-                twin.ImbalanceKernel(levels),
-            )
+            (f"imbalance{levels}", python.ImbalanceKernel(levels), built.ImbalanceKernel(levels))
         )
     return pairs
 
 
-# Prices and sizes from small to far beyond int64 (the Python fallback of the twins).
+# Prices and sizes from small to the edge of int64 (products and sums beyond it take the
+# compiled kernels' Python-integer path).
 ints = st.one_of(
-    st.integers(1, 10**7), st.integers(1, 2**62), st.integers(1, 2**70), st.integers(-(2**64), 0)
+    st.integers(1, 10**7), st.integers(1, 2**62), st.integers(2**62, 2**63 - 1), st.just(1)
 )
 levels = st.lists(st.tuples(ints, ints), max_size=15)
-
-
-class PublicBook:
-    """Only the Book's public reading API (what the kernels may use), over any ints: beyond the
-    int64 range the Book itself refuses, so this reaches the twins' Python-object fallback."""
-
-    def __init__(self, bids: list[tuple[int, int]], asks: list[tuple[int, int]], decimals: int):
-        self.bids = sorted(dict(bids).items(), reverse=True)
-        self.asks = sorted(dict(asks).items())
-        self.price_decimals = decimals
-
-    def best_bid(self) -> tuple[int, int] | None:
-        return self.bids[0] if self.bids else None
-
-    def best_ask(self) -> tuple[int, int] | None:
-        return self.asks[0] if self.asks else None
-
-    def best_bid_price(self) -> int | None:
-        return self.bids[0][0] if self.bids else None
-
-    def best_ask_price(self) -> int | None:
-        return self.asks[0][0] if self.asks else None
-
-    def top(self, depth: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        return self.bids[:depth], self.asks[:depth]
 
 
 @settings(max_examples=300, deadline=None)
@@ -306,18 +298,37 @@ class PublicBook:
 def test_book_kernels_equal_their_reference_on_any_book(
     bids: list[tuple[int, int]], asks: list[tuple[int, int]], decimals: int
 ) -> None:
-    twin = compiled("_ctop_of_book")
-    books: list[Any] = [PublicBook(bids, asks, decimals)]
-    if all(abs(value) < 2**63 for level in (*bids, *asks) for value in level):
-        # The running Book too (compiled when built: the kernels read its prices in C).
-        real = Book("s", "X", price_decimals=decimals)
-        real.load(bids, asks)
-        books.append(real)
-    for book in books:
-        for name, reference, fast in book_pairs(twin):
-            want = outcome(reference.update_book, book, 0)
-            got = outcome(fast.update_book, book, 0)
-            assert same(want, got) or want == got, (name, type(book).__name__, want, got)
+    python, built = pair("top_of_book_kernels")
+    # The Python kernels read the Python Book, the compiled ones the compiled Book (in C).
+    reference_book = accel.reference("pipelines.core.book").Book("s", "X", price_decimals=decimals)
+    book = Book("s", "X", price_decimals=decimals)
+    assert type(book) is not type(reference_book)
+    reference_book.load(bids, asks)
+    book.load(bids, asks)
+    for name, reference, fast in book_pairs(python, built):
+        want = outcome(reference.update_book, reference_book, 0)
+        got = outcome(fast.update_book, book, 0)
+        assert same(want, got) or want == got, (name, want, got)
+
+
+def test_book_kernels_leave_int64_exactly() -> None:
+    """A microprice's price * size passes int64 on real crypto books (60,000.00000000 * 100
+    BTC): the compiled kernel computes it on Python integers, not wrapped."""
+    python, built = pair("top_of_book_kernels")
+    price, size = 60_000 * 10**8, 100 * 10**8
+    reference_book = accel.reference("pipelines.core.book").Book("s", "X", price_decimals=8)
+    book = Book("s", "X", price_decimals=8)
+    for each in (reference_book, book):
+        each.load([(price, size)], [(price + 1, 3 * size)])
+    want = python.MicropriceKernel().update_book(reference_book, 0)
+    assert same(built.MicropriceKernel().update_book(book, 0), want)
+    assert want == pytest.approx(60_000.0000000075)
+    huge = 2**62
+    for each in (reference_book, book):
+        each.load([(huge, huge), (huge - 1, huge)], [(huge + 1, huge)])
+    for name, reference, fast in book_pairs(python, built):
+        want, got = reference.update_book(reference_book, 0), fast.update_book(book, 0)
+        assert same(want, got), (name, want, got)
 
 
 # -- the real captures --------------------------------------------------------------------------
@@ -338,21 +349,23 @@ def capture_events(shared_data: Path) -> Iterator[tuple[str, list[Any]]]:
 
 
 def test_every_kernel_equals_its_reference_on_the_real_captures(shared_data: Path) -> None:
-    twins = {name: compiled(name) for name in ("_cema", "_cols", "_csma", "_cvwap", "_czscore")}
-    twins["_cvolatility"] = compiled("_cvolatility")
-    book_twin = compiled("_ctop_of_book")
+    modules = {name: pair(name) for name in ("ema_kernel", "vwap_kernel", "top_of_book_kernels")}
+    modules.update((make.module, pair(make.module)) for make in SERIES.values())  # type: ignore[attr-defined]
+    python_ema, built_ema = modules["ema_kernel"]
+    python_vwap, built_vwap = modules["vwap_kernel"]
 
     def series_pairs() -> list[tuple[Any, Any]]:
         pairs: list[tuple[Any, Any]] = [
-            (ema.EmaKernel(2.0 / 21), twins["_cema"].EmaKernel(2.0 / 21)),
-            (ema.EmaTimeKernel(1e-9), twins["_cema"].EmaTimeKernel(1e-9)),
+            (python_ema.EmaKernel(2.0 / 21), built_ema.EmaKernel(2.0 / 21)),
+            (python_ema.EmaTimeKernel(1e-9), built_ema.EmaTimeKernel(1e-9)),
         ]
         for window in ((20, 0), (100, 0), (sys.maxsize, 1_000_000_000)):
             for make in SERIES.values():
-                pair = (make(None), make(twins[make.cname]))  # type: ignore[attr-defined]
-                for kernel in pair:
+                python, built = modules[make.module]  # type: ignore[attr-defined]
+                kernels = (make(python), make(built))
+                for kernel in kernels:
                     kernel.set_window(*window)
-                pairs.append(pair)
+                pairs.append(kernels)
         return pairs
 
     books: dict[tuple[str, str], Book] = {}
@@ -378,7 +391,7 @@ def test_every_kernel_equals_its_reference_on_the_real_captures(shared_data: Pat
                     assert same(
                         reference.update(price, event.ts_recv), fast.update(price, event.ts_recv)
                     )
-                vwap_ref, vwap_fast = vwap.VwapKernel(), twins["_cvwap"].VwapKernel()
+                vwap_ref, vwap_fast = python_vwap.VwapKernel(), built_vwap.VwapKernel()
                 for kernel in (vwap_ref, vwap_fast):
                     kernel.set_window(50, 0)
                 assert same(
@@ -389,9 +402,10 @@ def test_every_kernel_equals_its_reference_on_the_real_captures(shared_data: Pat
             else:
                 continue
             book = books[key]
-            for name, reference, fast in book_pairs(book_twin):
+            # The Python kernels read the compiled Book through the same API.
+            for name, reference, fast in book_pairs(*modules["top_of_book_kernels"]):
                 assert same(reference.update_book(book, 0), fast.update_book(book, 0)), name
-            mid = top_of_book.MidKernel().update_book(book, 0)
+            mid = modules["top_of_book_kernels"][1].MidKernel().update_book(book, 0)
             if mid is None:
                 continue
             pairs = mids.setdefault(key, series_pairs())
