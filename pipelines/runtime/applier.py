@@ -11,22 +11,47 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
 from pipelines.core.rules import RuleEntry, RuleSet
-from pipelines.delivery.base import Sink
+from pipelines.delivery.base import Sink, SinkContext
 from pipelines.registry import CALCULATORS, SINKS, SOURCES
-from pipelines.runtime.pipeline import CalculatorEntry
-from pipelines.spec import PipelineSpec, SinkSpec, validate
+from pipelines.runtime.pipeline import CalculatorEntry, Owns, Pipeline
+from pipelines.runtime.running_source import RunningSource
+from pipelines.spec import PipelineSpec, SinkSpec, SourceSpec, validate
 
-if TYPE_CHECKING:
-    from pipelines.runtime.worker import RunningSource, Worker
-
-__all__ = ["SpecApplier"]
+__all__ = ["SpecApplier", "SpecTarget"]
 
 log = logging.getLogger(__name__)
+
+
+class SpecTarget(Protocol):
+    """What the applier reads and changes of a worker (:class:`~pipelines.runtime.worker.Worker`
+    is the one there is): described here so that this module need not import the worker, which
+    imports it."""
+
+    spec: PipelineSpec | None
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+
+    @property
+    def sources(self) -> dict[str, RunningSource]: ...
+
+    @property
+    def sink_context(self) -> SinkContext: ...
+
+    def owner_for(self, spec: PipelineSpec) -> Owns: ...
+
+    def build_source(
+        self, name: str, spec: SourceSpec, params: msgspec.Struct
+    ) -> RunningSource: ...
+
+    def start_source(self, holder: RunningSource) -> None: ...
+
+    async def stop_source(self, holder: RunningSource) -> None: ...
 
 
 class _Plan(msgspec.Struct):
@@ -40,7 +65,7 @@ class _Plan(msgspec.Struct):
 
 
 class SpecApplier:
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: SpecTarget) -> None:
         self.worker = worker
         self.applied = 0
         self.rejected = 0

@@ -24,7 +24,7 @@ import msgspec
 
 from ingest.feed import DeadLetterFile, IngestStats, RateLimitedLog
 from ingest.sources.backoff import Backoff
-from ingest.sources.base import Emit, Source
+from ingest.sources.base import Emit
 from pipelines.bus import InProcessBus
 from pipelines.config_stores.base import ConfigStore
 from pipelines.delivery.base import SinkContext
@@ -33,10 +33,11 @@ from pipelines.registry import SOURCES
 from pipelines.runtime.applier import SpecApplier
 from pipelines.runtime.metrics import WorkerMetrics
 from pipelines.runtime.pipeline import Owns, Pipeline
+from pipelines.runtime.running_source import HEALTHY_AFTER_S, RunningSource
 from pipelines.spec import PipelineSpec, SourceSpec, shard_of
 from pipelines.worker_status import SourceStatus, WorkerStatus, remove_status, write_status
 
-__all__ = ["RunningSource", "Worker", "default_dead_letter_dir"]
+__all__ = ["Worker", "default_dead_letter_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -44,65 +45,9 @@ _STOP_TIMEOUT_S = 5.0
 _TICK_S = 0.5  # book health (STALE) and timer rules are checked this often, never per event
 _STATUS_EVERY = 2  # ticks between two reports to the status file
 # A failed source runs again after a delay drawn up to 0.5 s, doubling per failure up to 30 s;
-# a run that lasted a minute was healthy (the next failure starts from 0.5 s again).
+# a run that lasted HEALTHY_AFTER_S (a minute) was healthy: the next failure starts from 0.5 s.
 _RETRY_FIRST_S = 0.5
 _RETRY_MAX_S = 30.0
-_HEALTHY_AFTER_S = 60.0
-
-
-class RunningSource:
-    """A source instance, its task, whether its batches are still accepted, and its state
-    (:mod:`pipelines.worker_status`: starting, running, failed, retrying, finished, stopped)."""
-
-    __slots__ = (
-        "active",
-        "failures",
-        "name",
-        "reason",
-        "retry_at",
-        "since",
-        "source",
-        "spec",
-        "started_at",
-        "state",
-        "task",
-        "wake",
-    )
-
-    def __init__(self, name: str, spec: SourceSpec) -> None:
-        self.name = name
-        self.spec = spec
-        self.active = True
-        self.source: Source[Any] | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.state = "starting"
-        self.reason = ""
-        self.failures = 0
-        self.since = time.time()
-        self.started_at = 0.0  # time.monotonic() of the current run
-        self.retry_at = 0.0  # time.monotonic() of the next attempt while failed
-        self.wake = asyncio.Event()  # set by stop: a failed source waits no longer
-
-    def set_state(self, state: str, reason: str | None = None) -> None:
-        if state != self.state:
-            self.state = state
-            self.since = time.time()
-        if reason is not None:
-            self.reason = reason
-
-    def status(self) -> SourceStatus:
-        state = self.state
-        now = time.monotonic()
-        if state == "retrying" and now - self.started_at >= _HEALTHY_AFTER_S:
-            state = "running"  # it has run long enough since its last failure
-        return SourceStatus(
-            kind=self.spec.kind,
-            state=state,
-            reason=self.reason,
-            failures=self.failures,
-            retry_in=round(max(0.0, self.retry_at - now), 3) if state == "failed" else 0.0,
-            since=self.since,
-        )
 
 
 class Worker:
@@ -204,11 +149,11 @@ class Worker:
 
     async def _run_source(self, holder: RunningSource) -> None:
         """Run the source; whatever makes it fail, run it again after a backoff (capped
-        exponential, full jitter; reset once a run lasted ``_HEALTHY_AFTER_S``), reporting
+        exponential, full jitter; reset once a run lasted ``HEALTHY_AFTER_S``), reporting
         ``failed`` with the reason while it waits and ``retrying`` once it runs again."""
         source = holder.source
         assert source is not None
-        backoff = Backoff(_RETRY_FIRST_S, _RETRY_MAX_S, reset_after=_HEALTHY_AFTER_S)
+        backoff = Backoff(_RETRY_FIRST_S, _RETRY_MAX_S, reset_after=HEALTHY_AFTER_S)
         while holder.active:
             holder.set_state("running" if holder.failures == 0 else "retrying")
             holder.started_at = time.monotonic()
@@ -220,7 +165,7 @@ class Worker:
             except Exception as exc:
                 if not holder.active:
                     break  # failed while being stopped: nothing to retry
-                if time.monotonic() - holder.started_at >= _HEALTHY_AFTER_S:
+                if time.monotonic() - holder.started_at >= HEALTHY_AFTER_S:
                     holder.failures = 0  # a long healthy run: count from scratch
                 holder.failures += 1
                 delay = backoff.next_delay()
