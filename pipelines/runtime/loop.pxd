@@ -19,6 +19,7 @@ cdef class FeedEntry:
     cdef readonly object calc
     cdef readonly object name
     cdef readonly tuple outputs
+    cdef readonly list results
     cdef readonly object description
     cdef readonly SeriesKernel kernel
 
@@ -99,7 +100,7 @@ cdef Py_ssize_t _feed(
     object seq, object append, bint build
 ) except -1
 
-@cython.locals(outputs=tuple)
+@cython.locals(outputs=tuple, results=list, index=Py_ssize_t)
 cdef Py_ssize_t _store(
     FeedEntry entry, object value, dict values, object stream, object symbol, object seq,
     object ts, object append, bint build
