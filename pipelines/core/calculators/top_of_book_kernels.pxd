@@ -10,7 +10,7 @@ from pipelines.core._cbook cimport Book as CBook
 cdef object _ratio(object numerator, object denominator)
 cdef object _bps(object difference, object total)
 cdef object _scaled(object numerator, object denominator, object decimals)
-@cython.locals(total=int64_t, level=tuple)
+@cython.locals(total=int64_t, size=int64_t)
 cdef int64_t _volume(list levels) except? -1
 cdef object _imbalance_wide(list bids, list asks)
 

@@ -35,8 +35,8 @@ def _scaled(numerator: int, denominator: int, decimals: int) -> float:
 def _volume(levels: list[tuple[int, int]]) -> int:
     """The summed size of some levels of a side."""
     total = 0
-    for level in levels:
-        total += level[1]
+    for _price, size in levels:
+        total += size
     return total
 
 
