@@ -87,7 +87,7 @@ class _IngestCollector(Collector):
         )
         warnings = CounterMetricFamily(
             "tickerplant_ingest_decode_warnings",
-            "Fields a source's decoder could not parse and left out of a message it kept, by reason",
+            "Fields a decoder could not parse and left out of a message it kept, by reason",
             labels=["source", "reason"],
         )
         latency = HistogramMetricFamily(

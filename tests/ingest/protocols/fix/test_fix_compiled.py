@@ -442,9 +442,7 @@ DATE_TEXT = st.sampled_from(["20240103", "20240230", "2024-01-03", "19000101", "
 @needs_twins
 @given(
     st.lists(
-        st.tuples(
-            st.sampled_from(["273", "60", "272+273"]), TIME_TEXT, DATE_TEXT, st.booleans()
-        ),
+        st.tuples(st.sampled_from(["273", "60", "272+273"]), TIME_TEXT, DATE_TEXT, st.booleans()),
         min_size=1,
         max_size=4,
     ),
@@ -456,7 +454,7 @@ def test_time_forms_decode_alike(entries: list[tuple[str, str, str, bool]], send
     warnings on both paths (the compiled clock's C forms, the reference for the rest)."""
     fields = [b"35=X"] + ([b"52=" + sending.encode()] if sending else [])
     fields.append(b"268=%d" % len(entries))
-    for tag, text, date, on_message in entries:
+    for tag, text, date, _on_message in entries:
         fields += [b"279=0", b"269=0", b"55=A", b"270=1.5", b"271=2"]
         if tag == "272+273":
             fields += [b"272=" + date.encode(), b"273=" + text.encode()]

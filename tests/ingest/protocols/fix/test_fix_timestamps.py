@@ -132,7 +132,9 @@ def test_entry_time_names_the_field_at_fault() -> None:
     st.sampled_from(["colon", "digits", "integer"]),
 )
 @settings(max_examples=300, deadline=None)
-def test_every_form_against_datetime(when: dt.datetime, sub_us: int, digits: int, style: str) -> None:
+def test_every_form_against_datetime(
+    when: dt.datetime, sub_us: int, digits: int, style: str
+) -> None:
     """Each precision and separator style of one instant, against datetime arithmetic."""
     fraction = f"{when.microsecond:06d}{sub_us:03d}"[:digits]
     truncated_ns = int(fraction.ljust(9, "0")) if fraction else 0
