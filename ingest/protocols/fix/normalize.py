@@ -11,6 +11,12 @@ Globex), else Symbol 55, then SecurityID 48. When a SecurityDefinition mapped a 
 symbol, entries that carry that SecurityID get it (incremental feeds often name instruments by
 SecurityID only).
 
+Times (docs/decisions/0126, forms in :mod:`ingest.protocols.fix.timestamps`): ``ts_exchange`` is
+TransactTime (60), else MDEntryTime (273) on MDEntryDate (272) or SendingTime's date, else
+SendingTime (52). SendingTime is required: unparsable, the message is a DecodeError ``bad_time``.
+The others are optional: unparsable, they are skipped (an entry then takes the message's time)
+and :attr:`FixNormalizer.warnings` says so, ``bad_time:<tag>``; the events go out.
+
 This module is the reference implementation. A compiled twin (``_cnormalize.pyx``, docs/decisions
 0112 and 0114) runs W, X and d messages instead when it is built and ``TICKERPLANT_PURE_PYTHON``
 is not set, on this normalizer's own state; f messages always run here.
