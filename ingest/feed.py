@@ -5,6 +5,12 @@ Every source that carries bytes (WebSocket, TCP, UDP, replay) hands each framed 
 any other exception from a decoder) is counted by reason, logged at most once per reason per
 interval, and written to the dead-letter file with the raw bytes; the source goes on.
 
+Decode warnings: a decoder with a ``warnings`` list (``(reason, detail)`` pairs of the message
+it last decoded: an optional field it could not parse and left out, e.g. FIX's MDEntryTime) has
+its message's events emitted all the same; each warning is counted by reason
+(``decode_warnings``), logged like errors, and the raw bytes are dead-lettered once per reason
+with ``severity="warning"``.
+
 :class:`IngestStats` holds plain integers that the hot path bumps; the worker's metrics read them
 when scraped, so counting costs no Prometheus call per message.
 """
@@ -42,6 +48,7 @@ class IngestStats:
     __slots__ = (
         "bytes",
         "decode_errors",
+        "decode_warnings",
         "errors_by_reason",
         "events",
         "gaps",
@@ -50,6 +57,7 @@ class IngestStats:
         "latency_sum",
         "messages",
         "reconnects",
+        "warnings_by_reason",
     )
 
     def __init__(self) -> None:
@@ -58,6 +66,9 @@ class IngestStats:
         self.events = 0
         self.decode_errors = 0
         self.errors_by_reason: dict[str, int] = {}
+        # Messages kept without a field that did not parse (a decoder's warnings), by reason.
+        self.decode_warnings = 0
+        self.warnings_by_reason: dict[str, int] = {}
         self.gaps = 0
         self.reconnects = 0
         # A cumulative histogram of ts_recv - ts_exchange, one sample per message that has both.
@@ -77,13 +88,17 @@ class IngestStats:
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
-    """One rejected message as written to the dead-letter file (one JSON object per line)."""
+    """One rejected message as written to the dead-letter file (one JSON object per line).
+
+    ``severity``: ``"error"``, the message was rejected (no events); ``"warning"``, its events
+    went out without a field that did not parse (``reason`` says which)."""
 
     time_ns: int
     source: str
     reason: str
     detail: str
     raw_b64: str
+    severity: str = "error"
 
 
 class DeadLetterFile:
@@ -97,13 +112,16 @@ class DeadLetterFile:
         self._encoder = msgspec.json.Encoder()
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def write(self, source: str, reason: str, detail: str, raw: bytes) -> None:
+    def write(
+        self, source: str, reason: str, detail: str, raw: bytes, severity: str = "error"
+    ) -> None:
         letter = DeadLetter(
             time_ns=time.time_ns(),
             source=source,
             reason=reason,
             detail=detail[:500],
             raw_b64=base64.b64encode(raw).decode("ascii"),
+            severity=severity,
         )
         line = self._encoder.encode(letter) + b"\n"
         with self._lock:
@@ -165,11 +183,23 @@ class FeedHandler:
         log_interval: float = 10.0,
     ) -> None:
         self.source = source
+        self._warnings: list[tuple[str, str]] | None = None
         self.decoder = decoder
         self.emit = emit
         self.dead_letters = dead_letters
         self.stats = stats or IngestStats()
         self._log = RateLimitedLog(log, log_interval)
+
+    @property
+    def decoder(self) -> Decoder:
+        return self._decoder
+
+    @decoder.setter
+    def decoder(self, decoder: Decoder) -> None:
+        self._decoder = decoder
+        # The decoder's warnings list (the same object for its life), if it keeps one.
+        warnings = getattr(decoder, "warnings", None)
+        self._warnings = warnings if isinstance(warnings, list) else None
 
     def on_message(self, data: bytes, ts_recv: int) -> list[Event]:
         """Decode one framed message; returns (and emits) its events, ``[]`` when rejected.
@@ -181,7 +211,10 @@ class FeedHandler:
         stats.messages += 1
         stats.bytes += len(data)
         try:
-            events = self.decoder.decode(data, ts_recv)
+            events = self._decoder.decode(data, ts_recv)
+            warnings = self._warnings
+            if warnings:
+                self.warn(data, warnings)
             if events:
                 stats.events += len(events)
                 last = events[-1]
@@ -202,6 +235,25 @@ class FeedHandler:
             except Exception as exc:  # a consumer's failure is not the source's: count it
                 self.reject(data, f"emit:{type(exc).__name__}", str(exc))
         return events
+
+    def warn(self, data: bytes, warnings: list[tuple[str, str]]) -> None:
+        """Count and log each warning of a kept message; dead-letter it once per reason."""
+        stats = self.stats
+        written: set[str] = set()
+        for reason, detail in warnings:
+            stats.decode_warnings += 1
+            stats.warnings_by_reason[reason] = stats.warnings_by_reason.get(reason, 0) + 1
+            self._log.warning(
+                "warning:" + reason,
+                "%s: kept a message without a field (%s): %s",
+                self.source,
+                reason,
+                detail or "-",
+            )
+            if self.dead_letters is not None and reason not in written:
+                written.add(reason)
+                self.dead_letters.write(self.source, reason, detail, data, "warning")
+        warnings.clear()
 
     def reject(self, data: bytes, reason: str, detail: str = "") -> None:
         """Count, log (rate-limited) and dead-letter one message the source could not use."""

@@ -168,6 +168,8 @@ def _run(args: argparse.Namespace, out: BinaryIO, err: TextIO) -> int:
             "events_total": stats.events,
             "decode_errors": stats.decode_errors,
             "errors_by_reason": dict(sorted(stats.errors_by_reason.items())),
+            "decode_warnings": stats.decode_warnings,
+            "warnings_by_reason": dict(sorted(stats.warnings_by_reason.items())),
             "gaps": stats.gaps,
             "skipped": dict(sorted(skipped.items())),
             "setup_seconds": round(setup_seconds, 6),

@@ -85,6 +85,11 @@ class _IngestCollector(Collector):
             "Messages a source's decoder rejected, by reason",
             labels=["source", "reason"],
         )
+        warnings = CounterMetricFamily(
+            "tickerplant_ingest_decode_warnings",
+            "Fields a decoder could not parse and left out of a message it kept, by reason",
+            labels=["source", "reason"],
+        )
         latency = HistogramMetricFamily(
             "tickerplant_ingest_latency_seconds",
             "Receive minus exchange time of each message that has both",
@@ -99,12 +104,14 @@ class _IngestCollector(Collector):
             reconnects.add_metric([source], stats.reconnects)
             for reason, count in sorted(stats.errors_by_reason.items()):
                 errors.add_metric([source, reason], count)
+            for reason, count in sorted(stats.warnings_by_reason.items()):
+                warnings.add_metric([source, reason], count)
             cumulative, buckets = 0, []
             for bound, count in zip(bounds, stats.latency_buckets, strict=True):
                 cumulative += count
                 buckets.append((bound, cumulative))
             latency.add_metric([source], buckets, stats.latency_sum)
-        return [messages, received, events, errors, gaps, reconnects, latency]
+        return [messages, received, events, errors, warnings, gaps, reconnects, latency]
 
 
 class _SourceCollector(Collector):

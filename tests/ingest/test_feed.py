@@ -180,3 +180,47 @@ def test_a_failing_consumer_is_counted_not_raised(tmp_path: Path) -> None:
     assert len(feed.on_message(b"100", ts_recv=1)) == 1
     assert feed.stats.errors_by_reason == {"emit:OverflowError": 1}
     assert [d.reason for d in DeadLetterFile.read(letters.path)] == ["emit:OverflowError"]
+
+
+class WarningDecoder(DigitsDecoder):
+    """DigitsDecoder that keeps ``b"<price>,<ts>?"`` with a warning (a field it left out)."""
+
+    def __init__(self, stream: str, params: Any = None, sequencer: Sequencer | None = None) -> None:
+        super().__init__(stream, params, sequencer)
+        self.warnings: list[tuple[str, str]] = []
+
+    def decode(self, data: bytes, ts_recv: int) -> list[Event]:
+        self.warnings.clear()
+        if data.endswith(b"?"):
+            data = data[:-1]
+            self.warnings += [("bad_time:273", "x"), ("bad_time:273", "y"), ("bad_time:272", "z")]
+        return super().decode(data, ts_recv)
+
+
+def test_warnings_keep_the_events_are_counted_and_dead_lettered_once_per_reason(
+    tmp_path: Path,
+) -> None:
+    from prometheus_client import generate_latest
+
+    from pipelines.runtime.metrics import WorkerMetrics
+
+    batches: list[list[Event]] = []
+    dead = DeadLetterFile(tmp_path / "dead.ndjson")
+    feed = FeedHandler("w", WarningDecoder("w"), batches.append, dead_letters=dead)
+    assert len(feed.on_message(b"5,1?", 2)) == 1 and len(feed.on_message(b"6,1", 2)) == 1
+    assert len(batches) == 2
+    stats = feed.stats
+    assert stats.decode_errors == 0 and stats.decode_warnings == 3
+    assert stats.warnings_by_reason == {"bad_time:273": 2, "bad_time:272": 1}
+    letters = DeadLetterFile.read(dead.path)
+    assert [(x.reason, x.severity, x.detail) for x in letters] == [
+        ("bad_time:273", "warning", "x"),
+        ("bad_time:272", "warning", "z"),
+    ]
+    assert base64.b64decode(letters[0].raw_b64) == b"5,1?"
+    feed.decoder = DigitsDecoder("w")  # a decoder without warnings (as a resync swaps it)
+    assert len(feed.on_message(b"7,1", 2)) == 1 and stats.decode_warnings == 3
+    metrics = WorkerMetrics()
+    metrics.watch_ingest(lambda: {"w": stats})
+    text = generate_latest(metrics.registry).decode()
+    assert 'tickerplant_ingest_decode_warnings_total{reason="bad_time:273",source="w"} 2.0' in text

@@ -22,6 +22,9 @@ cdef class Clock:
     cdef object parse(self, object text)
     cdef object _compact(self, const unsigned char *d, Py_ssize_t n)
     cdef object _at(self, long long date, long long h, long long m, long long s, long long fraction)
+    cdef bint _day(self, long long date) except -1
+    cdef object entry_time(self, object text, object date, object hint)
+    cdef bint _date_text(self, object text, long long *out) except -1
 
 
 cdef class Entries:
@@ -53,13 +56,16 @@ cdef class MarketData:
     cdef object undo  # normalize.undo (a rejected message's changes put back)
     cdef dict sides
     cdef Clock clock
-    cdef object reference_time
+    cdef object reference_optional_time  # the reference normalizer's bound _optional_time
+    cdef object reference_sending_time  # normalize.sending_time
+    cdef list warnings  # the reference's: warnings of the message being normalized
 
     cdef long long next_seq(self) except? -1
     cdef object symbol(self, dict fields, object default)
     cdef tuple symbol_tags_of(self, dict fields)
     cdef tuple tags_for(self, object exchange)
     cdef object time(self, dict fields, object date_hint)
+    cdef object optional_time(self, dict fields, object date_hint)
     cdef int scales(self, object symbol, Entries entries, list members, long *price_dec,
                     long *size_dec) except -1
     cdef object snapshot(self, dict fields, Entries entries, object ts_recv)

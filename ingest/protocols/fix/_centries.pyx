@@ -16,8 +16,10 @@ What is compiled, and why it stays exact:
   else calls the reference ``decimals.scale`` (dicts) or makes the fused path give up (tokens);
 - times: UTCTimestamp ``YYYYMMDD-HH:MM:SS[.f…]`` and CME's compact ``YYYYMMDDHHMMSS[f…]`` of
   ASCII digits in C, for days from 1970 to ~2191 (the day from the reference's cached
-  ``_day_seconds``; outside, 64 bits may overflow), MDEntryTime (273) with its date put in front
-  as the reference does; any other form calls the reference ``_time``;
+  ``_day_seconds``; outside, 64 bits may overflow), MDEntryTime (273: ``HH:MM:SS[.f…]`` and the
+  digits-only ``HHMMSS[fff…]``, leading zero lost or not) on MDEntryDate (272) or SendingTime's
+  date; any other form, and every value that does not parse, calls the reference
+  (``_optional_time``, which writes the warning, or ``sending_time``, which raises);
 - integers (83, 1023, 34): ASCII digits in C; anything else is the reference's expression;
 - events are built by the same msgspec constructors with keyword arguments.
 
@@ -198,22 +200,6 @@ cdef object msg_seq_num(dict fields):
     return _seq_num_py(text)
 
 
-cdef object _entry_time_text(dict fields, object text, object date_hint):
-    """The text the reference parses for MDEntryTime (273): a UTCTimeOnly gets MDEntryDate (272)
-    or the SendingTime's date in front; None when anything is not a str (the reference decides)."""
-    cdef str time_text, date
-    if type(text) is not str:
-        return None
-    time_text = <str> text
-    if ":" in time_text or len(time_text) <= 12:
-        date_value = fields.get(_K272) or date_hint[:8]
-        if type(date_value) is not str:
-            return None
-        date = <str> date_value
-        return date + "-" + time_text if ":" in time_text else date + time_text
-    return time_text
-
-
 cdef long _widest(dict known, object symbol, Entries entries, list members, int tag,
                   str key, list journal) except? -1:
     """``known[symbol]`` widened to the most decimals of ``tag`` in the entries (``_scales``);
@@ -278,19 +264,90 @@ cdef class Clock:
     cdef object _at(self, long long date, long long h, long long m, long long s, long long fraction):
         if h > 23 or m > 59 or s > 60:
             return None  # the reference raises (60: a leap second is legal)
+        if not self._day(date):
+            return None
+        return (self.day_seconds + h * 3600 + m * 60 + s) * 1_000_000_000 + fraction
+
+    cdef bint _day(self, long long date) except -1:
+        """Sets day_seconds to YYYYMMDD ``date``'s; False when the reference must decide."""
         if date != self.day_key:
             # The reference's cached calendar arithmetic; an impossible date makes it raise,
-            # and the reference then raises the DecodeError.
+            # and the reference then raises the DecodeError (or warns).
             try:
                 seconds = _day_seconds(date // 10000, date // 100 % 100, date % 100)
             except ValueError:
-                return None
+                return False
             self.day_seconds = seconds
             self.day_key = date
-        if self.day_seconds < 0 or self.day_seconds > 7_000_000_000:
-            # Before 1970 or after ~2191 the nanoseconds may not fit 64 bits: Python ints.
+        # Before 1970 or after ~2191 the nanoseconds may not fit 64 bits: Python ints.
+        return 0 <= self.day_seconds <= 7_000_000_000
+
+    cdef object entry_time(self, object text, object date, object hint):
+        """The reference's ``parse_entry_time(text, date, hint)`` (MDEntryTime 273 on
+        MDEntryDate 272 or SendingTime's date) for ASCII forms it accepts; None when the
+        reference must decide (other forms, and every value it refuses)."""
+        cdef const unsigned char *d
+        cdef Py_ssize_t n, i, digits
+        cdef long long value = 0, h = 0, m = 0, s = 0, fraction = 0, day = 0
+        cdef bint colon = False
+        if type(text) is not str or not PyUnicode_IS_ASCII(text):
             return None
-        return (self.day_seconds + h * 3600 + m * 60 + s) * 1_000_000_000 + fraction
+        n = PyUnicode_GET_LENGTH(text)
+        d = <const unsigned char *> PyUnicode_1BYTE_DATA(text)
+        if n >= 16 and (d[8] == 45 or (d[8] >= 48 and d[8] <= 57)):
+            return self.parse(text)  # maybe a full timestamp: it has its own date
+        for i in range(n):
+            if d[i] == 58:
+                colon = True
+                break
+        if colon:  # HH:MM:SS[.f…]
+            if n < 8 or d[2] != 58 or d[5] != 58:
+                return None
+            if not (ascii_digits(d, 0, 2, &h) and ascii_digits(d, 3, 5, &m)
+                    and ascii_digits(d, 6, 8, &s)):
+                return None
+            if n > 8:
+                if n > 18 or d[8] != 46 or not ascii_digits(d, 9, n, &fraction):
+                    return None
+                fraction *= _POW10[9 - (n - 9)]
+        else:  # digits only: the integer HHMMSS[fff…], its leading zero perhaps lost
+            if n == 5 or n == 6:
+                digits = 0
+            elif n == 8 or n == 9:
+                digits = 3
+            elif n == 11 or n == 12:
+                digits = 6
+            elif n == 14 or n == 15:
+                digits = 9
+            else:
+                return None
+            if not ascii_digits(d, 0, n, &value):
+                return None
+            fraction = value % _POW10[digits] * _POW10[9 - digits]
+            value //= _POW10[digits]
+            h, m, s = value // 10000, value // 100 % 100, value % 100
+        if h > 23 or m > 59 or s > 60:
+            return None
+        if date:
+            if not self._date_text(date, &day):
+                return None
+        elif type(hint) is not str or PyUnicode_GET_LENGTH(hint) < 8 or not self._date_text(
+            (<str> hint)[:8], &day
+        ):
+            return None
+        return (day + h * 3600 + m * 60 + s) * 1_000_000_000 + fraction
+
+    cdef bint _date_text(self, object text, long long *out) except -1:
+        """Seconds of ``YYYYMMDD`` (8 ASCII digits, a day from 1970 to ~2191) into *out."""
+        cdef long long date = 0
+        if type(text) is not str or PyUnicode_GET_LENGTH(text) != 8 or not PyUnicode_IS_ASCII(text):
+            return False
+        if not ascii_digits(<const unsigned char *> PyUnicode_1BYTE_DATA(text), 0, 8, &date):
+            return False
+        if not self._day(date):
+            return False
+        out[0] = self.day_seconds
+        return True
 
 
 # -- the entries of one message -----------------------------------------------------------------
@@ -307,7 +364,7 @@ cdef class Entries:
         raise NotImplementedError
 
     cdef object time(self, Py_ssize_t entry, object sending):
-        """The normalizer's ``_time(entry, sending)``."""
+        """The normalizer's ``_optional_time(entry, sending)``: the entry's time or None."""
         raise NotImplementedError
 
     cdef object symbol(self, Py_ssize_t entry, object default):
@@ -373,21 +430,32 @@ cdef class MarketData:
         return _DEFAULT_SYMBOL_TAGS
 
     cdef object time(self, dict fields, object date_hint):
-        """TransactTime (60), else MDEntryDate/Time (272/273), else SendingTime (52); 0."""
-        text = fields.get(_K60)
+        """The reference's _time: optional_time, else SendingTime (52, required), else 0."""
+        ns = self.optional_time(fields, date_hint)
+        if ns is not None:
+            return ns
+        text = fields.get(_K52)
         if not text:
-            text = fields.get(_K273)
-            if text:
-                text = _entry_time_text(fields, text, date_hint)
-                if text is None:
-                    return self.reference_time(fields, date_hint)
-            else:
-                text = fields.get(_K52)
-                if not text:
-                    return 0
+            return 0
         ns = self.clock.parse(text)
         if ns is None:
-            return self.reference_time(fields, date_hint)
+            return self.reference_sending_time(text)  # other forms, or its DecodeError
+        return ns
+
+    cdef object optional_time(self, dict fields, object date_hint):
+        """The reference's _optional_time: TransactTime (60), else MDEntryTime (273) on its
+        date; None for neither. Common forms in C; the rest, and every value that does not
+        parse (its warning), through the reference's own method."""
+        text = fields.get(_K60)
+        if text:
+            ns = self.clock.parse(text)
+        else:
+            text = fields.get(_K273)
+            if not text:
+                return None
+            ns = self.clock.entry_time(text, fields.get(_K272), date_hint)
+        if ns is None:
+            return self.reference_optional_time(fields, date_hint)
         return ns
 
     cdef int scales(self, object symbol, Entries entries, list members, long *price_dec,
@@ -489,7 +557,12 @@ cdef class MarketData:
                 pair = scales[symbol]
                 price_dec = pair[0]
                 size_dec = pair[1]
-            ts = entries.time(entry, sending) if entries.timed(entry) else message_ts
+            ts = message_ts
+            if entries.timed(entry):
+                # The entry's own time; without one that parses, the message's.
+                entry_ts = entries.time(entry, sending)
+                if entry_ts is not None:
+                    ts = entry_ts
             venue_seq = entries.venue_seq(entry, message_seq)
             kind_value = book_types.get(types[entry])
             if kind_value is None:

@@ -60,7 +60,7 @@ cdef class _Dicts(Entries):
         return _K273 in fields or _K60 in fields
 
     cdef object time(self, Py_ssize_t entry, object sending):
-        return self.normalizer.time(<dict> self.entries[entry], sending)
+        return self.normalizer.optional_time(<dict> self.entries[entry], sending)
 
     cdef object symbol(self, Py_ssize_t entry, object default):
         return self.normalizer.symbol(<dict> self.entries[entry], default)
@@ -109,7 +109,9 @@ cdef class Normalizer(MarketData):
         self.undo = module.undo
         self.sides = module._SIDES
         self.clock = Clock()
-        self.reference_time = module.FixNormalizer._time
+        self.reference_optional_time = reference._optional_time
+        self.reference_sending_time = module.sending_time
+        self.warnings = reference.warnings
         global _DEFINITION_PRICE_TAGS
         _DEFINITION_PRICE_TAGS = tuple([_intern(tag) for tag in module._DEFINITION_PRICE_TAGS])
         self.reference_other = reference._other
@@ -124,20 +126,26 @@ cdef class Normalizer(MarketData):
                 return self.reference.normalize_python(message, ts_recv)
             if self.journal:
                 del self.journal[:]
+            if self.warnings:
+                del self.warnings[:]
             try:
                 if msg_type == "X":
                     return self.incremental(fields, <Entries> entries, ts_recv)
                 return self.snapshot(fields, <Entries> entries, ts_recv)
             except BaseException:
                 self.undo(self.journal)  # as the reference: a rejected message leaves no trace
+                del self.warnings[:]
                 raise
         if msg_type == "d":
             if self.journal:
                 del self.journal[:]
+            if self.warnings:
+                del self.warnings[:]
             try:
                 return self._instrument(message, ts_recv)
             except BaseException:
                 self.undo(self.journal)
+                del self.warnings[:]
                 raise
         return self.reference.normalize_python(message, ts_recv)
 

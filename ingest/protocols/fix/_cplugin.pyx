@@ -52,10 +52,10 @@ cdef dict _SYMBOL_TAGS_BY_EXCHANGE = _venues.SYMBOL_TAGS_BY_EXCHANGE
 cdef tuple _DEFAULT_SYMBOL_TAGS = _venues.DEFAULT_SYMBOL_TAGS
 # Top-level tags the normalizer reads for W and X (symbol tags are added per decoder).
 cdef tuple _TOP_TAGS = (34, 48, 52, 60, 83, 207, 272, 273)
-# Entry tags _time reads when an entry carries its own time (60 or 273), and their keys.
-cdef int _TIME_TAGS[4]
-_TIME_TAGS[:] = [60, 273, 272, 52]
-cdef tuple _TIME_KEYS = (_intern("60"), _intern("273"), _intern("272"), _intern("52"))
+# Entry tags _optional_time reads when an entry carries its own time (60 or 273), and their keys.
+cdef int _TIME_TAGS[3]
+_TIME_TAGS[:] = [60, 273, 272]
+cdef tuple _TIME_KEYS = (_intern("60"), _intern("273"), _intern("272"))
 
 cdef struct Range:
     Py_ssize_t first  # token index of the entry's first field
@@ -201,15 +201,15 @@ cdef class _Tokens(Entries):
         return self._find(entry, 273) >= 0 or self._find(entry, 60) >= 0
 
     cdef object time(self, Py_ssize_t entry, object sending):
-        """The normalizer's _time on a dict of the entry's tags it reads."""
+        """The normalizer's _optional_time on a dict of the entry's tags it reads."""
         cdef dict fields = {}
         cdef Py_ssize_t at
         cdef int i
-        for i in range(4):
+        for i in range(3):
             at = self._find(entry, _TIME_TAGS[i])
             if at >= 0:
                 fields[_TIME_KEYS[i]] = _text(self.base, &self.parser.tokens[at])
-        return self.normalizer.time(fields, sending)
+        return self.normalizer.optional_time(fields, sending)
 
     cdef object symbol(self, Py_ssize_t entry, object default):
         """The normalizer's _symbol on an entry, without a str for each entry's symbol."""
@@ -351,7 +351,10 @@ cdef class Decoder:
         cdef object start = self.sequencer.seq
         cdef object events
         cdef list journal = self.normalizer.journal
+        cdef list warnings = self.normalizer.warnings
         try:
+            if warnings:
+                del warnings[:]
             if self.fused and type(data) is bytes:
                 if journal:
                     del journal[:]
@@ -365,9 +368,12 @@ cdef class Decoder:
                 self.sequencer.seq = start  # it gave up: the two-step path numbers again
                 if journal:
                     self.normalizer.undo(journal)  # ... from the state before the message
+                if warnings:
+                    del warnings[:]  # ... and writes the warnings again
             return self.normalizer.normalize(self.parser.parse(data), ts_recv)
         except _DecodeError:
             self.sequencer.seq = start  # no seq numbers for events that were never emitted
+            del warnings[:]
             raise
 
     cdef object _fused(self, bytes data, object ts_recv):

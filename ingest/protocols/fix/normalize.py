@@ -11,6 +11,12 @@ Globex), else Symbol 55, then SecurityID 48. When a SecurityDefinition mapped a 
 symbol, entries that carry that SecurityID get it (incremental feeds often name instruments by
 SecurityID only).
 
+Times (docs/decisions/0126, forms in :mod:`ingest.protocols.fix.timestamps`): ``ts_exchange`` is
+TransactTime (60), else MDEntryTime (273) on MDEntryDate (272) or SendingTime's date, else
+SendingTime (52). SendingTime is required: unparsable, the message is a DecodeError ``bad_time``.
+The others are optional: unparsable, they are skipped (an entry then takes the message's time)
+and :attr:`FixNormalizer.warnings` says so, ``bad_time:<tag>``; the events go out.
+
 This module is the reference implementation. A compiled twin (``_cnormalize.pyx``, docs/decisions
 0112 and 0114) runs W, X and d messages instead when it is built and ``TICKERPLANT_PURE_PYTHON``
 is not set, on this normalizer's own state; f messages always run here.
@@ -31,7 +37,7 @@ from ingest.protocols.fix.tables import (
     STATISTIC_NAMES,
     TRADING_STATES,
 )
-from ingest.protocols.fix.timestamps import parse_fix_time
+from ingest.protocols.fix.timestamps import FixTimeError, parse_entry_time, parse_fix_time
 from ingest.protocols.fix.venues import DEFAULT_SYMBOL_TAGS, SYMBOL_TAGS_BY_EXCHANGE
 from pipelines import accel
 from pipelines.events import (
@@ -47,13 +53,21 @@ from pipelines.events import (
 if TYPE_CHECKING:
     from ingest.protocols.fix._cnormalize import Normalizer as _CompiledNormalizer
 
-__all__ = ["FixNormalizer", "undo"]
+__all__ = ["FixNormalizer", "sending_time", "undo"]
 
 _compiled = accel.load("ingest.protocols.fix._cnormalize")
 
 # SecurityDefinition tags holding prices: their strings set the instrument's decimals.
 _DEFINITION_PRICE_TAGS = ("969", "1150", "1148", "1149", "1143", "731")
 _SIDES = {"1": "buy", "2": "sell"}
+
+
+def sending_time(text: str) -> int:
+    """SendingTime (52), the required time: DecodeError ``bad_time`` when it does not parse."""
+    try:
+        return parse_fix_time(text)
+    except ValueError as exc:
+        raise DecodeError("bad_time", str(exc)) from None
 
 
 def undo(journal: list[tuple[dict[str, Any], str, Any]]) -> None:
@@ -104,6 +118,10 @@ class FixNormalizer:
         #: value before, None if absent): a rejected message is undone (:func:`undo`), so one
         #: bad price cannot widen a symbol's scale for good.
         self.journal: list[tuple[dict[str, Any], str, Any]] = []
+        #: Warnings ``(reason, detail)`` of the message last normalized: optional fields that did
+        #: not parse and were skipped (the events went out without them). Emptied when the next
+        #: message starts and when a message is rejected.
+        self.warnings: list[tuple[str, str]] = []
         self._handlers: dict[str, Callable[[FixMessage, int], list[Event]]] = {
             "W": self._snapshot,
             "X": self._incremental,
@@ -137,10 +155,14 @@ class FixNormalizer:
         journal = self.journal
         if journal:
             journal.clear()
+        warnings = self.warnings
+        if warnings:
+            warnings.clear()
         try:
             return handler(message, ts_recv)
         except BaseException:
             undo(journal)
+            warnings.clear()
             raise
 
     # -- helpers ---------------------------------------------------------------------------
@@ -188,27 +210,35 @@ class FixNormalizer:
         self.size_decimals[symbol] = size_dec
         return price_dec, size_dec
 
-    @staticmethod
-    def _time(fields: dict[str, Any], date_hint: str = "") -> int:
-        """TransactTime (60), else MDEntryDate/Time (272/273), else SendingTime (52); 0 if none."""
-        try:
-            text = fields.get("60")
-            if text:
+    def _time(self, fields: dict[str, Any], date_hint: str = "") -> int:
+        """The time of a message: its :meth:`_optional_time`, else SendingTime (52), else 0.
+
+        SendingTime is the one required time (every FIX header carries it): unparsable, it is a
+        DecodeError ``bad_time``; an unparsable optional time is a warning and is skipped."""
+        ns = self._optional_time(fields, date_hint)
+        if ns is not None:
+            return ns
+        text = fields.get("52")
+        return sending_time(text) if text else 0
+
+    def _optional_time(self, fields: dict[str, Any], date_hint: str) -> int | None:
+        """TransactTime (60), else MDEntryTime (273) on MDEntryDate (272) or ``date_hint``'s date;
+        None when neither is there or parses. One that does not parse is skipped with a warning
+        ``bad_time:<tag>`` (the tag at fault) in :attr:`warnings`."""
+        text = fields.get("60")
+        if text:
+            try:
                 return parse_fix_time(text)
-            text = fields.get("273")
-            if text:
-                if ":" in text or len(text) <= 12:  # UTCTimeOnly: needs a date
-                    date = fields.get("272") or date_hint[:8]
-                    return (
-                        parse_fix_time(f"{date}-{text}")
-                        if ":" in text
-                        else parse_fix_time(date + text)
-                    )
-                return parse_fix_time(text)
-            text = fields.get("52")
-            return parse_fix_time(text) if text else 0
-        except ValueError as exc:
-            raise DecodeError("bad_time", str(exc)) from None
+            except ValueError as exc:
+                self.warnings.append(("bad_time:60", f"TransactTime: {exc}"))
+        text = fields.get("273")
+        if text:
+            try:
+                return parse_entry_time(text, fields.get("272"), date_hint)
+            except FixTimeError as exc:
+                name = "MDEntryDate" if exc.tag == "272" else "MDEntryTime"
+                self.warnings.append((f"bad_time:{exc.tag}", f"{name}: {exc}"))
+        return None
 
     @staticmethod
     def _venue_seq(fields: dict[str, Any], default: int) -> int:
@@ -280,7 +310,12 @@ class FixNormalizer:
         for index, entry in enumerate(entries):
             symbol = symbols[index]
             price_dec, size_dec = scales[symbol]
-            ts = self._time(entry, sending) if ("273" in entry or "60" in entry) else message_ts
+            ts = message_ts
+            if "273" in entry or "60" in entry:
+                # The entry's own time; without one that parses, the message's (60, 273, 52).
+                entry_ts = self._optional_time(entry, sending)
+                if entry_ts is not None:
+                    ts = entry_ts
             venue_seq = self._venue_seq(entry, message_seq)
             kind = book_types.get(entry.get("269", ""))
             if kind is None:

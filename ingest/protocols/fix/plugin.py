@@ -99,6 +99,10 @@ class FixDecoder:
             price_decimals=params.price_decimals,
             compiled=compiled,
         )
+        #: Warnings ``(reason, detail)`` of the message last decoded (the normalizer's list):
+        #: optional fields that did not parse and were left out of its events. The feed handler
+        #: counts and dead-letters them (ingest/feed.py); empty after a rejected message.
+        self.warnings: list[tuple[str, str]] = self.normalizer.warnings
         self._separator = params.separator.encode("latin-1") if params.separator != "\x01" else b""
         if compiled and _compiled is None:
             raise ValueError("the compiled FIX decoder is not loaded (not built, or pure Python)")
@@ -132,10 +136,14 @@ class FixDecoder:
 
     def _decode_two_step(self, data: bytes, ts_recv: int) -> list[Event]:
         start = self.sequencer.seq
+        warnings = self.warnings
+        if warnings:
+            warnings.clear()
         try:
             return self.normalizer.normalize(self.parse(data), ts_recv)
         except DecodeError:
             self.sequencer.seq = start  # no seq numbers for events that were never emitted
+            warnings.clear()
             raise
 
     @staticmethod

@@ -72,6 +72,29 @@ def test_cme_secdefs_with_the_cme_dictionary(replay: Replay, fix: Path) -> None:
     assert stats["format"] == "fix" and stats["protocol"] == "fix"
     assert stats["messages"] == 200 and stats["events"] == {"instrument": 200}
     assert stats["decode_errors"] == 0 and stats["gaps"] == 0
+    assert stats["decode_warnings"] == 0 and stats["warnings_by_reason"] == {}
+
+
+def test_fix_time_warnings_in_the_stats(replay: Replay, tmp_path: Path) -> None:
+    """An entry time that does not parse keeps the message (decision 0126): events counted, a
+    warning by reason; CME's integer MDEntryTime (85852000 = 08:58:52.000) parses."""
+
+    def frame(body: str) -> bytes:
+        payload = body.replace("|", "\x01").encode("latin-1")
+        head = b"8=FIX.4.4\x019=%d\x01" % len(payload) + payload
+        return head + b"10=%03d\x01" % (sum(head) % 256)
+
+    path = tmp_path / "times.fix"
+    path.write_bytes(
+        frame("35=X|34=1|52=20130714160302084|268=1|279=0|269=0|55=A|270=1|271=1|273=85852000|")
+        + b"\n"
+        + frame("35=X|34=2|52=20130714160302084|268=1|279=0|269=1|55=A|270=2|271=1|273=99:00:00|")
+        + b"\n"
+    )
+    stats = replay(path, "--protocol", "fix", "--emit", "stats").stats
+    assert stats["messages"] == 2 and stats["events"] == {"book_delta": 2}
+    assert stats["decode_errors"] == 0
+    assert stats["decode_warnings"] == 1 and stats["warnings_by_reason"] == {"bad_time:273": 1}
 
 
 def fix_market_data(path: Path, separator: bytes = b"\x01") -> Path:

@@ -57,6 +57,7 @@ def state(decoder: FixDecoder) -> tuple[Any, ...]:
         normalizer.price_decimals,
         normalizer.size_decimals,
         normalizer.security_ids,
+        list(decoder.warnings),  # same warnings (optional times that did not parse), same order
     )
 
 
@@ -264,6 +265,8 @@ FIELD = st.sampled_from(
         b"52=20240102-13:30:00", b"52=20240102-13:30:00.5", b"52=20240230-13:30:00", b"52=bad",
         b"60=20240102-13:30:00.123456789", b"60=20240102", b"60=20240102-25:00:00",
         b"273=13:30:00", b"273=133000", b"272=20240103",
+        b"273=85852000", b"273=085852000", b"273=85852", b"273=85852123456789", b"273=1330",
+        b"273=99:00:00", b"273=13:30:00.123456", b"273=1330001", b"272=2024-01-03",
         b"52=99990102-13:30:00", b"60=16000102-13:30:00.1", b"52=29130714160302079",
         b"2446=1", b"54=2", b"1003=T1", b"278=7",
         b"326=2", b"969=0.25", b"562=0.5", b"555=1", b"600=L", b"146=1",
@@ -297,6 +300,8 @@ ENTRY_FIELD = st.sampled_from(
         b"55=ESZ4", b"55=NQZ4", b"55=", b"48=1", b"48=7", b"107=GEM4", b"207=XCME",
         b"83=12", b"83=x", b"1023=1", b"1023=", b"336=2", b"9999=u", b"346=4",
         b"60=20240102-13:30:00.5", b"273=13:30:01", b"273=20240102133001000", b"272=20240103",
+        b"273=85852000", b"273=085852000123", b"273=8585200", b"273=13:30:01.123456789",
+        b"273=25:00:00", b"273=20240102-13:30:01.5", b"272=20240230", b"272=x", b"60=bad",
         b"2446=1", b"54=2", b"5797=1", b"1003=T1", b"278=9", b"1023=3",
         # nested groups of FIX 5.0SP2's NoMDEntries: SecurityAltID (454) and events (864)
         b"454=1", b"455=X1", b"456=8", b"864=2", b"865=5", b"866=20240102",
@@ -305,7 +310,8 @@ ENTRY_FIELD = st.sampled_from(
 TOP_FIELD = st.sampled_from(
     [b"34=5", b"34=x", b"52=20240102-13:30:00.000340563", b"52=20240102-13:30:00", b"52=bad",
      b"55=ESZ4", b"48=7", b"207=XCME", b"83=4", b"60=20240102-13:29:59", b"262=r", b"5=5",
-     b"52=99991231-23:59:60.999999999", b"60=19000101-00:00:00", b"52=20240102133000123"]
+     b"52=99991231-23:59:60.999999999", b"60=19000101-00:00:00", b"52=20240102133000123",
+     b"273=85852000", b"273=13:30:00", b"60=20240102-13:30:61", b"272=20240103"]
 )  # fmt: skip
 
 
@@ -408,3 +414,55 @@ def test_mutated_real_messages_decode_alike(
     assert_decoders_agree(FixParams(**unchecked), [mutated])
     cme_xml = str(fix_data / "cme-secdef" / "FIX50SP2.CME.xml")
     assert_decoders_agree(FixParams(dictionary=cme_xml, **unchecked), [mutated])
+
+
+# -- time forms (docs/decisions/0126) ------------------------------------------------------------
+def _time_of_day_text(h: int, m: int, s: int, fraction: str, style: str) -> str:
+    if style == "colon":
+        return f"{h:02d}:{m:02d}:{s:02d}" + (f".{fraction}" if fraction else "")
+    text = f"{h:02d}{m:02d}{s:02d}{fraction}"
+    return text.lstrip("0") or "0" if style == "integer" else text
+
+
+TIME_TEXT = st.one_of(
+    st.builds(
+        _time_of_day_text,
+        st.integers(0, 25),
+        st.integers(0, 60),
+        st.integers(0, 61),
+        st.sampled_from(["", "1", "12", "123", "123456", "123456789", "1234567890"]),
+        st.sampled_from(["colon", "digits", "integer"]),
+    ),
+    st.text("0123456789:.-", max_size=20),
+    st.sampled_from(["20240102-08:58:52.123", "20240102085852123", "20240102", "x"]),
+)
+DATE_TEXT = st.sampled_from(["20240103", "20240230", "2024-01-03", "19000101", "29990101", "x"])
+
+
+@needs_twins
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["273", "60", "272+273"]), TIME_TEXT, DATE_TEXT, st.booleans()),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["20240102-13:30:00", "20240102133000123", "", "bad", "x"]),
+)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_time_forms_decode_alike(entries: list[tuple[str, str, str, bool]], sending: str) -> None:
+    """Entry and message times in every accepted form and broken ones: same events, errors and
+    warnings on both paths (the compiled clock's C forms, the reference for the rest)."""
+    fields = [b"35=X"] + ([b"52=" + sending.encode()] if sending else [])
+    fields.append(b"268=%d" % len(entries))
+    for tag, text, date, _on_message in entries:
+        fields += [b"279=0", b"269=0", b"55=A", b"270=1.5", b"271=2"]
+        if tag == "272+273":
+            fields += [b"272=" + date.encode(), b"273=" + text.encode()]
+        elif text:
+            fields.append(tag.encode() + b"=" + text.encode())
+    if entries[0][3] and entries[0][1]:
+        fields.insert(1, b"273=" + entries[0][1].encode())  # a message-level time as well
+    body = b"".join(field + b"\x01" for field in fields)
+    head = b"8=FIX.4.4\x019=%d\x01" % len(body) + body
+    message = head + b"10=%03d\x01" % (sum(head) % 256)
+    assert_decoders_agree(FixParams(), [message])
