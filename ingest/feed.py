@@ -171,6 +171,17 @@ class FeedHandler:
         self.stats = stats or IngestStats()
         self._log = RateLimitedLog(log, log_interval)
 
+    @property
+    def decoder(self) -> Decoder:
+        return self._decoder
+
+    @decoder.setter
+    def decoder(self, decoder: Decoder) -> None:
+        self._decoder = decoder
+        #: The decoder's per-row errors, when it has them (see base.Decoder.decode): the same
+        #: list object for the decoder's life, refilled by each decode.
+        self._row_errors: list[DecodeError] | None = getattr(decoder, "row_errors", None)
+
     def on_message(self, data: bytes, ts_recv: int) -> list[Event]:
         """Decode one framed message; returns (and emits) its events, ``[]`` when rejected.
 
@@ -181,7 +192,7 @@ class FeedHandler:
         stats.messages += 1
         stats.bytes += len(data)
         try:
-            events = self.decoder.decode(data, ts_recv)
+            events = self._decoder.decode(data, ts_recv)
             if events:
                 stats.events += len(events)
                 last = events[-1]
@@ -190,6 +201,11 @@ class FeedHandler:
                 for event in events:
                     if type(event) is Status and event.state in _GAP_STATES:
                         stats.gaps += 1
+            if self._row_errors:
+                # Rows rejected while the message's other rows gave events: each is counted
+                # and dead-lettered (with the whole message's bytes) like a rejected message.
+                for row_error in self._row_errors:
+                    self.reject(data, row_error.reason, row_error.detail)
         except DecodeError as exc:
             self.reject(data, exc.reason, exc.detail)
             return []
