@@ -15,7 +15,7 @@ from ._cjson_events cimport quote
 from ._cjson_numbers cimport int_of, scale64
 from ._cjson_plan cimport simple_field
 from ._cjson_state cimport slot_get, slot_set
-from ._cjson_tape cimport decimals_of
+from ._cjson_tape cimport K_ARR, decimals_of
 
 from pipelines.events import Trade
 
@@ -41,6 +41,10 @@ cdef class CHandler:
         self.root = CPath(spec.root)
         if self.root.ends_slice:
             raise Unsupported("root: a slice")
+        rows = getattr(spec, "rows", "")
+        self.rows = CPath(rows) if rows else None
+        if self.rows is not None and self.rows.ends_slice:
+            raise Unsupported("rows: a slice")
         self.symbol = CField(spec.symbol, "symbol")
         self.ts = CTime(spec.ts_exchange)
         self.vseq = CInt(spec.venue_seq, "venue_seq")
@@ -106,6 +110,33 @@ cdef class CHandler:
         return seq_obj
 
     cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
+        """The message's events (MessageHandler.__call__): one row, or one per element of the
+        ``rows`` array. Returns 0 when done, or k + 1 when rows 0..k-1 are in ``out`` and row k
+        is one this twin does not handle (a bad row, a first symbol...): the caller hands rows
+        k onwards to the reference (``rows_from``), which reports a bad row as the reference
+        does. A bail before any row is done raises Bail (nothing has changed)."""
+        cdef int body = self.body_of(t, frame)
+        cdef int rows, k, m
+        t.frame = frame
+        if self.rows is None:
+            self.row(t, body, ts_recv, out)
+            return 0
+        rows = self.rows.resolve(t, body)
+        if rows < 0:
+            raise Bail()  # the reference raises missing_field
+        if t.nodes[rows].kind != K_ARR:
+            self.row(t, rows, ts_recv, out)
+            return 0
+        m = rows + 1
+        for k in range(t.nodes[rows].count):
+            try:
+                self.row(t, m, ts_recv, out)
+            except Bail:
+                return k + 1
+            m = t.nodes[m].next
+        return 0
+
+    cdef int row(self, Tape t, int body, object ts_recv, list out) except -1:
         raise NotImplementedError
 
 
@@ -126,8 +157,7 @@ cdef class CQuote(CHandler):
         self.ask = simple_field(spec.ask_price, "ask_price")
         self.ask_size = simple_field(spec.ask_size, "ask_size")
 
-    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
-        cdef int body = self.body_of(t, frame)
+    cdef int row(self, Tape t, int body, object ts_recv, list out) except -1:
         cdef Sym sym = self.sym_of(t, body)
         cdef int bid = self.bid.node(t, body)
         cdef int bid_size = self.bid_size.node(t, body)
@@ -150,7 +180,7 @@ cdef class CQuote(CHandler):
                 scales.price, scales.size,
             )
         )
-        return 1
+        return 0
 
 
 @cython.final
@@ -164,8 +194,7 @@ cdef class CTrade(CHandler):
         self.side = CField(spec.side, "side", False)
         self.trade_id = CField(spec.trade_id, "trade_id", False)
 
-    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
-        cdef int body = self.body_of(t, frame)
+    cdef int row(self, Tape t, int body, object ts_recv, list out) except -1:
         cdef Sym sym = self.sym_of(t, body)
         cdef int price = self.price.node(t, body)
         cdef int size = self.size.node(t, body)
@@ -202,4 +231,4 @@ cdef class CTrade(CHandler):
                 trade_id=trade_id,
             )
         )
-        return 1
+        return 0
