@@ -320,3 +320,20 @@ def test_bitget_capture_compiled_and_reference_agree(ws_data: Path) -> None:
     compiled, reference = pair(load_mapping("bitget_spot"))
     produced = lockstep(compiled, reference, [p for _, p in bitget_frames(ws_data)])
     assert produced >= 40
+
+
+def test_bitget_capture_through_the_feed_handler_every_row_is_an_event_or_an_error(
+    ws_data: Path,
+) -> None:
+    """At a scale too small for some prices, those rows are counted errors: none is lost."""
+    text = (Path(json_decoder.__file__).parents[2] / "mappings" / "bitget_spot.toml").read_text()
+    mapping = loads_mapping(text.replace("price_decimals = 10", "price_decimals = 4"))
+    handler = FeedHandler("bitget", MappedJsonDecoder("bitget", mapping), lambda events: None)
+    rows = 0
+    for ts_recv, payload in bitget_frames(ws_data):
+        rows += len(raw_trade_rows(payload))
+        handler.on_message(payload, ts_recv)
+    stats = handler.stats
+    assert stats.decode_errors > 0 and stats.events > 0
+    assert stats.events + stats.decode_errors == rows == 555
+    assert set(stats.errors_by_reason) == {"precision"}
