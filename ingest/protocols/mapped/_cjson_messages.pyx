@@ -11,13 +11,11 @@ reference would treat otherwise raises Bail before that.
 cimport cython
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 
-from ._cjson_events cimport quote
+from ._cjson_events cimport quote, trade
 from ._cjson_numbers cimport int_of, scale64
 from ._cjson_plan cimport simple_field
 from ._cjson_state cimport slot_get, slot_set
 from ._cjson_tape cimport K_ARR, decimals_of
-
-from pipelines.events import Trade
 
 from ._cjson_plan import Unsupported
 from ._cjson_tape import Bail
@@ -216,19 +214,10 @@ cdef class CTrade(CHandler):
         cdef int64_t size_value = scale64(t, size, scales.csize, scaled)
         cdef int64_t seq = self.next_seq() + 1
         out.append(
-            Trade(
-                stream=self.stream,
-                symbol=sym.symbol,
-                seq=self.commit(seq),
-                venue_seq=venue_seq,
-                ts_exchange=ts,
-                ts_recv=ts_recv,
-                price=PyLong_FromLongLong(price_value),
-                size=PyLong_FromLongLong(size_value),
-                price_decimals=scales.price,
-                size_decimals=scales.size,
-                side=side,
-                trade_id=trade_id,
+            trade(
+                self.stream, sym.symbol, self.commit(seq), venue_seq, ts, ts_recv,
+                int_of(self.ints, price_value), int_of(self.ints, size_value),
+                scales.price, scales.size, side, trade_id,
             )
         )
         return 0
