@@ -15,7 +15,7 @@ from ._cjson_events cimport quote, trade
 from ._cjson_numbers cimport int_of, scale64
 from ._cjson_plan cimport simple_field
 from ._cjson_state cimport slot_get, slot_set
-from ._cjson_tape cimport K_ARR, decimals_of
+from ._cjson_tape cimport K_ARR, K_STR, decimals_of
 
 from ._cjson_plan import Unsupported
 from ._cjson_tape import Bail
@@ -181,9 +181,30 @@ cdef class CQuote(CHandler):
         return 0
 
 
+cdef str _plain_side(Tape t, int node):
+    """messages.TradeHandler's side of a bare path: "" when absent, "buy" or "sell" as the text
+    says; anything else (the reference's bad_side, a value of another type) bails."""
+    cdef Py_ssize_t length
+    cdef const unsigned char* s
+    if node < 0:
+        return ""
+    if t.nodes[node].kind != K_STR:
+        raise Bail()
+    length = t.nodes[node].end - t.nodes[node].start
+    s = t.s + t.nodes[node].start
+    if length == 3 and s[0] == 98 and s[1] == 117 and s[2] == 121:  # buy
+        return "buy"
+    if length == 4 and s[0] == 115 and s[1] == 101 and s[2] == 108 and s[3] == 108:  # sell
+        return "sell"
+    if length == 0:
+        return ""
+    raise Bail()
+
+
 @cython.final
 cdef class CTrade(CHandler):
     cdef CField price, size, side, trade_id
+    cdef bint side_plain  # side is a bare path: its text is compared, no str made per row
 
     def __init__(self, ctx, spec):
         CHandler.__init__(self, ctx, spec)
@@ -191,17 +212,21 @@ cdef class CTrade(CHandler):
         self.size = simple_field(spec.size, "size")
         self.side = CField(spec.side, "side", False)
         self.trade_id = CField(spec.trade_id, "trade_id", False)
+        self.side_plain = self.side.simple
 
     cdef int row(self, Tape t, int body, object ts_recv, list out) except -1:
         cdef Sym sym = self.sym_of(t, body)
         cdef int price = self.price.node(t, body)
         cdef int size = self.size.node(t, body)
         cdef MessageScales scales = self.scales_of(t, sym, price, -1, size, -1)
-        side = self.side.value(t, body)
-        if side is MISSING:
-            side = ""
-        if type(side) is not str or side not in _TRADE_SIDES:
-            raise Bail()
+        if self.side_plain:
+            side = _plain_side(t, self.side.path.resolve(t, body))
+        else:
+            side = self.side.value(t, body)
+            if side is MISSING:
+                side = ""
+            if type(side) is not str or side not in _TRADE_SIDES:
+                raise Bail()
         trade_id = self.trade_id.value(t, body)
         if trade_id is MISSING:
             trade_id = ""

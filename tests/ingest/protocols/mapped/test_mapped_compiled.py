@@ -104,6 +104,7 @@ rows = "b"
 symbol = "$.s"
 price = "[0]"
 size = "[1]"
+side = "[2]"
 venue_seq = "$.u"
 [messages.quote]
 kind = "quote"
@@ -572,7 +573,10 @@ def rows_frames() -> st.SearchStrategy[object]:
     trade_row = st.tuples(trade, st.sampled_from([0] * 15 + [1, 2])).map(
         lambda t: t[0] if t[1] == 0 else ({"q": 1} if t[1] == 1 else [t[0]])
     )
-    pair = st.tuples(tenths, whole).map(list) | st.just([])
+    sides = st.sampled_from(["buy", "sell"] * 6 + ["", "bu", "sells", "x", 1, None, True])
+    pair = (
+        st.tuples(tenths, whole).map(list) | st.tuples(tenths, whole, sides).map(list) | st.just([])
+    )
     quote = st.fixed_dictionaries({"s": symbol, "b": tenths, "B": whole, "a": tenths, "A": whole})
     frame = st.fixed_dictionaries({"s": symbol | st.just(7), "E": st.integers(0, 2**41)})
     rows = st.sampled_from([0] * 12 + [1, 2])  # an array, an object, no rows at all
