@@ -3,9 +3,11 @@
 
 ``CHandler`` is what every compiled handler holds and does (the book's too, ``_cjson_book``):
 root, symbol, times, venue seq, the message's decimals and the sequencer. ``CQuote`` and
-``CTrade`` are messages.QuoteHandler and TradeHandler on the tape. Each ``run`` reads and checks
-the whole message first and changes state only when nothing can fail any more; anything the
-reference would treat otherwise raises Bail before that.
+``CTrade`` are messages.QuoteHandler and TradeHandler on the tape. ``run`` gives the message's
+rows (one, or one per element of its ``rows`` array, decision 0127) to ``row``; each ``row``
+reads and checks the whole row first and changes state only when nothing can fail any more;
+anything the reference would treat otherwise raises Bail before that. ``$`` paths start at
+``Tape.frame``, which ``run`` sets to the message.
 """
 
 cimport cython

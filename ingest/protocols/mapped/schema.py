@@ -296,11 +296,14 @@ def _check_paths(mapping: Mapping, source: str) -> None:
 
 def _anchor_allowed(mapping: Mapping, key: str) -> bool:
     # messages.<name>.<field>[.path] of a trade, quote or order message; not root or rows.
-    parts = key.split(".")
-    if len(parts) < 3 or parts[0] != "messages" or parts[2] in ("root", "rows"):
-        return False
-    spec = mapping.messages.get(parts[1])
-    return isinstance(spec, TradeMessage | QuoteMessage | OrderMessage)
+    for name, spec in mapping.messages.items():
+        prefix = f"messages.{name}."
+        if key.startswith(prefix):
+            field = key[len(prefix) :].split(".", 1)[0]
+            return field not in ("root", "rows") and isinstance(
+                spec, TradeMessage | QuoteMessage | OrderMessage
+            )
+    return False
 
 
 _PATH_KEYS = frozenset(

@@ -691,3 +691,54 @@ def test_plain_frames_take_the_compiled_path() -> None:
         lockstep(compiled, reference, [encode(frame) for frame in frames])
         assert compiled.accelerator is not None
         assert compiled.accelerator.fallbacks <= 1, name
+
+
+EACH_ROWS = """
+[venue]
+name = "er"
+[numbers]
+price_decimals = 1
+size_decimals = 0
+[routing]
+each = "[1:]"
+[[routing.rules]]
+path = "T"
+values = { t = "trade", q = "ignore" }
+[messages.trade]
+kind = "trade"
+rows = "rows"
+symbol = "$.S"
+price = "p"
+size = "s"
+trade_id = { path = "$.i", default = "none" }
+"""
+
+
+def test_rows_inside_each_elements_hand_over_at_the_right_element_and_row() -> None:
+    """``each`` elements holding rows: a bad row in the second element hands that element's
+    remaining rows to the reference (the element found again by its index), and the elements
+    after it go on in the twin's caller, as the reference does."""
+    compiled, reference = pair(loads_mapping(EACH_ROWS))
+
+    def element(symbol: str, rows: list[object], ident: object = None) -> dict[str, object]:
+        found: dict[str, object] = {"T": "t", "S": symbol, "rows": rows}
+        if ident is not None:
+            found["i"] = ident
+        return found
+
+    good = [{"p": "1.5", "s": 1}, {"p": "2.5", "s": 2}]
+    bad = [{"p": "1.5", "s": 1}, {"p": "1.25", "s": 1}, {"s": 3}, {"p": "3.5", "s": 3}]
+    frames = [
+        [0, element("A", good), element("B", good)],  # first symbols: the reference
+        [0, element("A", good, 7), element("B", bad), {"T": "q"}, element("A", good, "x")],
+        [0, element("B", bad), element("A", []), element("B", good)],
+        [0, element("A", good * 10), element("B", good * 10, 3)],
+    ]
+    lockstep(compiled, reference, [encode(frame) for frame in frames])
+    assert row_errors(compiled) == []
+    compiled.decode(encode(frames[1]), 0)
+    assert [reason for reason, _ in row_errors(compiled)] == ["precision", "missing_field"]
+    assert compiled.accelerator is not None
+    before = compiled.accelerator.fallbacks
+    compiled.decode(encode(frames[3]), 0)
+    assert compiled.accelerator.fallbacks == before  # good rows: all in the twin
