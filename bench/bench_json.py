@@ -19,7 +19,11 @@ built, the pure-Python reference otherwise or with ``TICKERPLANT_PURE_PYTHON=1``
 says which. The three are timed in turn, ``--rounds`` times, and each keeps its best round: the
 machine is shared, so read the ratios.
 
-    .venv/bin/python -m bench.bench_json [--frames 200000] [--rounds 5] [--clock cpu|wall]
+    .venv/bin/python -m bench.bench_json [--frames 200000] [--rounds 5] [--clock cpu|wall] [--rows]
+
+``--rows`` also times messages with ``rows`` (decision 0127): the Bitget spot trade frames
+(``ws/bitget/BITGET.ws.1.0``, up to 50 trades a frame, ``bitget_spot.toml``), cycled to
+``--frames``, mapped against msgspec bare, in rows (trade events) per second.
 """
 
 from __future__ import annotations
@@ -44,10 +48,51 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def frames(count: int) -> list[bytes]:
-    base = Path(os.environ.get("TICKERPLANT_SAMPLE_DATA", REPO.parent / "shared" / "data"))
-    path = base / "ws" / "binance-spot" / "BINANCE.ws.1.0"
+    path = _data() / "ws" / "binance-spot" / "BINANCE.ws.1.0"
     payloads = [r.payload for r in read_ws_capture(path) if r.direction == "recv"]
     return (payloads * (count // len(payloads) + 1))[:count]
+
+
+def _data() -> Path:
+    return Path(os.environ.get("TICKERPLANT_SAMPLE_DATA", REPO.parent / "shared" / "data"))
+
+
+def bitget_trade_frames(count: int) -> tuple[list[bytes], int]:
+    """The Bitget spot trade frames (not the acks), cycled to ``count``; and their rows."""
+    path = _data() / "ws" / "bitget" / "BITGET.ws.1.0"
+    payloads = [
+        r.payload
+        for r in read_ws_capture(path)
+        if r.direction == "recv" and b'"channel":"trade"' in r.payload
+        and b'"event"' not in r.payload
+    ]  # fmt: skip
+    data = (payloads * (count // len(payloads) + 1))[:count]
+    return data, sum(len(msgspec.json.decode(frame)["data"]) for frame in data)
+
+
+def rows_figures(count: int, rounds: int, clock: Callable[[], float]) -> None:
+    data, rows = bitget_trade_frames(count)
+    decoder = MappedJsonDecoder("bench", load_mapping("bitget_spot"))
+    decode = decoder.decode
+
+    def mapped(frames: list[bytes]) -> None:
+        for frame in frames:
+            decode(frame, 0)
+
+    events: list[Event] = []
+    for frame in data[:200]:
+        events.extend(decode(frame, 0))
+    assert all(type(e) is Trade for e in events) and not decoder.row_errors
+    runs = {"mapped": mapped, "msgspec bare": run_bare}
+    rates = dict.fromkeys(runs, 0.0)
+    for _ in range(rounds):
+        for name, run in runs.items():
+            rates[name] = max(rates[name], timed(run, data, clock) * rows / len(data))
+    how = "compiled" if decoder.accelerated else "pure Python"
+    print(f"{len(data):,} Bitget trade frames ({rows:,} rows), mapped {how}")
+    for name, rate in rates.items():
+        print(f"  {name:<13} {rate:>12,.0f} rows/s")
+    print(f"  mapped / msgspec bare = {rates['mapped'] / rates['msgspec bare']:.2f}x")
 
 
 def mapped_decoder() -> MappedJsonDecoder:
@@ -178,6 +223,7 @@ def main() -> None:
     # The thread's CPU time by default, as bench_pipeline and bench_book: the other processes of a
     # shared machine do not inflate it; every contestant is timed with the same clock.
     parser.add_argument("--clock", choices=list(CLOCKS), default="cpu", help="what is timed")
+    parser.add_argument("--rows", action="store_true", help="also time Bitget trade rows")
     args = parser.parse_args()
     data = frames(args.frames)
     # The same work: both produce equal events (every field) for the first frames.
@@ -200,6 +246,8 @@ def main() -> None:
         print(f"  {name:<13} {rate:>12,.0f} frames/s")
     print(f"  mapped / json+dict    = {rates['mapped'] / rates['json+dict']:.2f}x")
     print(f"  mapped / msgspec bare = {rates['mapped'] / rates['msgspec bare']:.2f}x")
+    if args.rows:
+        rows_figures(args.frames, args.rounds, CLOCKS[args.clock])
 
 
 if __name__ == "__main__":

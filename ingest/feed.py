@@ -200,6 +200,9 @@ class FeedHandler:
         # The decoder's warnings list (the same object for its life), if it keeps one.
         warnings = getattr(decoder, "warnings", None)
         self._warnings = warnings if isinstance(warnings, list) else None
+        #: The decoder's per-row errors, when it has them (see base.Decoder.decode): the same
+        #: list object for the decoder's life, refilled by each decode.
+        self._row_errors: list[DecodeError] | None = getattr(decoder, "row_errors", None)
 
     def on_message(self, data: bytes, ts_recv: int) -> list[Event]:
         """Decode one framed message; returns (and emits) its events, ``[]`` when rejected.
@@ -223,6 +226,11 @@ class FeedHandler:
                 for event in events:
                     if type(event) is Status and event.state in _GAP_STATES:
                         stats.gaps += 1
+            if self._row_errors:
+                # Rows rejected while the message's other rows gave events: each is counted
+                # and dead-lettered (with the whole message's bytes) like a rejected message.
+                for row_error in self._row_errors:
+                    self.reject(data, row_error.reason, row_error.detail)
         except DecodeError as exc:
             self.reject(data, exc.reason, exc.detail)
             return []

@@ -83,7 +83,12 @@ class Decoder(Protocol):
     def __init__(self, stream: str, params: Any, sequencer: Sequencer | None = None) -> None: ...
 
     def decode(self, data: bytes, ts_recv: int) -> list[Event]:
-        """Events of one framed message, ``seq`` already assigned; raises DecodeError only."""
+        """Events of one framed message, ``seq`` already assigned; raises DecodeError only.
+
+        A decoder whose message may hold several rows (the mapped decoders' ``rows``) can keep
+        the events of the good rows and report each bad one instead of raising: it then has a
+        ``row_errors`` attribute, a list that ``decode`` refills with one DecodeError per
+        rejected row of the message just decoded (the source counts and dead-letters each)."""
         ...
 
 

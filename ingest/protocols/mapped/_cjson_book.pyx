@@ -350,7 +350,7 @@ cdef class CBook(CHandler):
                 self.handler._lose_sync(
                     sym.symbol, sync, f"checksum mismatch: feed {expected}", ts_recv, out
                 )
-        return 1
+        return 0  # done (CHandler.run)
 
     cdef int _apply(self, Tape t, Sym sym, int n, venue_seq, ts_recv, pd, sd, int64_t seq,
                     list out) except -1:

@@ -122,6 +122,7 @@ cdef class FastPath:
     cdef object default_name, default_handler
     cdef dict handlers
     cdef CPath each
+    cdef list row_errors  # the reference context's (cleared per frame, filled by it)
     cdef readonly dict compiled
     #: Frames handed to the reference code (unusual JSON, unsynced books, errors...).
     cdef readonly long long fallbacks
@@ -148,6 +149,7 @@ cdef class FastPath:
                 route.k8s[k] = k8(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
             route.targets = list(rule.values.values())
             self.routes.append(route)
+        self.row_errors = engine.ctx.row_errors
         self.default_name = mapping.routing.default
         self.each = CPath(mapping.routing.each) if mapping.routing.each else None
         # name -> None (ignore), a compiled handler, or absent (the reference handles it).
@@ -170,6 +172,7 @@ cdef class FastPath:
             except Unsupported as why:
                 self.compiled[name] = str(why)
                 continue
+            (<CHandler>compiled).reference = handler
             self.handlers[name] = compiled
             self.compiled[name] = ""
         for route in self.routes:
@@ -217,11 +220,14 @@ cdef class FastPath:
                     return route.handlers[k]
         return self.default_handler
 
-    cdef int _one(self, Tape t, int frame, object ts_recv, list out) except -1:
-        """engine._one; bails (before any change) unless the message is ignored or compiled."""
+    cdef int _one(self, Tape t, int frame, object ts_recv, list out, object data,
+                  int item) except -1:
+        """engine._one; bails (before any change) unless the message is ignored or compiled.
+        ``item``: the message's index in the ``each`` array, -1 for the whole frame."""
         cdef CHandler handler
         cdef Slots slots
         cdef Py_ssize_t before
+        cdef int stopped
         found = self._route(t, frame)
         if found is _NOTSET:
             raise Bail()
@@ -233,7 +239,14 @@ cdef class FastPath:
             return 0
         handler = <CHandler>found
         before = len(out)
-        handler.run(t, frame, ts_recv, out)
+        stopped = handler.run(t, frame, ts_recv, out)
+        if stopped:
+            # Rows from stopped - 1 on go to the reference (a bad row, a first symbol...).
+            self.fallbacks += 1
+            message = self.frame_of(data)
+            if item >= 0:
+                message = self.engine._each(message)[item]
+            out.extend(handler.reference.rows_from(message, stopped - 1, ts_recv))
         slot_set(stats, slots.messages, "messages", slot_get(stats, slots.messages, "messages") + 1)
         events = slot_get(stats, slots.events, "events") + (len(out) - before)
         slot_set(stats, slots.events, "events", events)
@@ -245,6 +258,8 @@ cdef class FastPath:
         cdef list out
         cdef list items
         cdef int each, k
+        if self.row_errors:
+            self.row_errors.clear()
         if type(data) is not bytes or not t.parse(data):
             self.fallbacks += 1
             return self.engine.process(self.frame_of(data), ts_recv)
@@ -255,7 +270,7 @@ cdef class FastPath:
                 items = elements(t, each, self.each.slice_ if self.each.ends_slice else None)
                 for k in range(len(items)):
                     try:
-                        self._one(t, items[k], ts_recv, out)
+                        self._one(t, items[k], ts_recv, out, data, k)
                     except Bail:
                         self.fallbacks += 1
                         # Items before k are done (as in the reference's loop); the reference
@@ -266,7 +281,7 @@ cdef class FastPath:
                         return out
                 return out
         try:
-            self._one(t, 0, ts_recv, out)
+            self._one(t, 0, ts_recv, out, data, -1)
         except Bail:
             self.fallbacks += 1
             return self.engine.process(self.frame_of(data), ts_recv)

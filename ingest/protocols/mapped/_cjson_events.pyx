@@ -1,7 +1,7 @@
 # cython: language_level=3
 """The events the compiled mapped decoder builds (``_cjson_decoder``, decision 0116).
 
-BookDelta and Quote are allocated the way msgspec's own ``__copy__`` does and every field slot
+BookDelta, Quote and Trade are allocated the way msgspec's own ``__copy__`` does and every field slot
 written, instead of matching a dozen keyword names; this is on only where an event built so was
 checked equal to the constructor's (by value, repr and msgpack) at import.
 """
@@ -13,7 +13,7 @@ from libc.string cimport memset
 
 import msgspec
 
-from pipelines.events import BookDelta, Quote
+from pipelines.events import BookDelta, Quote, Trade
 
 from ._cjson_state cimport member_offset
 
@@ -144,6 +144,33 @@ cdef object quote(str stream, str symbol, seq, venue_seq, ts, ts_recv, bid, bid_
     return event
 
 
+cdef _Maker _TRADES = _Maker(
+    Trade,
+    ("stream", "symbol", "seq", "venue_seq", "ts_exchange", "ts_recv", "priority", "price",
+     "size", "price_decimals", "size_decimals", "side", "trade_id"),
+)
+_TRADE_PRIORITY = Trade(stream="", symbol="", price=0, size=0).priority
+
+
+cdef object trade(str stream, str symbol, seq, venue_seq, ts, ts_recv, price, size, pd, sd,
+                  str side, str trade_id):
+    cdef _Maker m = _TRADES
+    if not m.ok:
+        return Trade(
+            stream=stream, symbol=symbol, seq=seq, venue_seq=venue_seq, ts_exchange=ts,
+            ts_recv=ts_recv, price=price, size=size, price_decimals=pd, size_decimals=sd,
+            side=side, trade_id=trade_id,
+        )
+    event = m.header(stream, symbol, seq, venue_seq, ts, ts_recv, _TRADE_PRIORITY)
+    m.put(event, 7, price)
+    m.put(event, 8, size)
+    m.put(event, 9, pd)
+    m.put(event, 10, sd)
+    m.put(event, 11, side)
+    m.put(event, 12, trade_id)
+    return event
+
+
 def _check_makers():
     # The fast builders must give exactly what the constructor gives (values and types).
     samples = [
@@ -155,6 +182,10 @@ def _check_makers():
                         bid_price=11, bid_size=12, ask_price=13, ask_size=14, price_decimals=2,
                         size_decimals=1),
          quote("s", "X", 7, 8, 9, 10, 11, 12, 13, 14, 2, 1)),
+        (_TRADES, Trade(stream="s", symbol="X", seq=7, venue_seq=8, ts_exchange=9, ts_recv=10,
+                        price=11, size=12, price_decimals=2, size_decimals=1, side="sell",
+                        trade_id="t1"),
+         trade("s", "X", 7, 8, 9, 10, 11, 12, 2, 1, "sell", "t1")),
     ]
     for maker, want, got in samples:
         if (want != got or repr(want) != repr(got)
@@ -167,4 +198,4 @@ _check_makers()
 
 cdef bint by_slot_writes() noexcept:
     """Whether events are built by slot writes (checked at import) rather than by keywords."""
-    return _DELTAS.ok and _QUOTES.ok
+    return _DELTAS.ok and _QUOTES.ok and _TRADES.ok

@@ -12,6 +12,8 @@ cdef class CHandler:
     cdef object ctx, scales_by, scales, sequencer, stats
     cdef str stream
     cdef CPath root
+    cdef CPath rows    # None: the message is one row
+    cdef object reference  # the reference handler (rows_from takes over a message's rows)
     cdef CField symbol
     cdef CTime ts
     cdef CInt vseq
@@ -29,3 +31,4 @@ cdef class CHandler:
     cdef int64_t next_seq(self) except? -1
     cdef object commit(self, int64_t seq)
     cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1
+    cdef int row(self, Tape t, int body, object ts_recv, list out) except -1

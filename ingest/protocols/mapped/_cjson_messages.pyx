@@ -3,21 +3,21 @@
 
 ``CHandler`` is what every compiled handler holds and does (the book's too, ``_cjson_book``):
 root, symbol, times, venue seq, the message's decimals and the sequencer. ``CQuote`` and
-``CTrade`` are messages.QuoteHandler and TradeHandler on the tape. Each ``run`` reads and checks
-the whole message first and changes state only when nothing can fail any more; anything the
-reference would treat otherwise raises Bail before that.
+``CTrade`` are messages.QuoteHandler and TradeHandler on the tape. ``run`` gives the message's
+rows (one, or one per element of its ``rows`` array, decision 0127) to ``row``; each ``row``
+reads and checks the whole row first and changes state only when nothing can fail any more;
+anything the reference would treat otherwise raises Bail before that. ``$`` paths start at
+``Tape.frame``, which ``run`` sets to the message.
 """
 
 cimport cython
 from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 
-from ._cjson_events cimport quote
+from ._cjson_events cimport quote, trade
 from ._cjson_numbers cimport int_of, scale64
 from ._cjson_plan cimport simple_field
 from ._cjson_state cimport slot_get, slot_set
-from ._cjson_tape cimport decimals_of
-
-from pipelines.events import Trade
+from ._cjson_tape cimport K_ARR, K_STR, decimals_of
 
 from ._cjson_plan import Unsupported
 from ._cjson_tape import Bail
@@ -41,6 +41,10 @@ cdef class CHandler:
         self.root = CPath(spec.root)
         if self.root.ends_slice:
             raise Unsupported("root: a slice")
+        rows = getattr(spec, "rows", "")
+        self.rows = CPath(rows) if rows else None
+        if self.rows is not None and self.rows.ends_slice:
+            raise Unsupported("rows: a slice")
         self.symbol = CField(spec.symbol, "symbol")
         self.ts = CTime(spec.ts_exchange)
         self.vseq = CInt(spec.venue_seq, "venue_seq")
@@ -106,6 +110,33 @@ cdef class CHandler:
         return seq_obj
 
     cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
+        """The message's events (MessageHandler.__call__): one row, or one per element of the
+        ``rows`` array. Returns 0 when done, or k + 1 when rows 0..k-1 are in ``out`` and row k
+        is one this twin does not handle (a bad row, a first symbol...): the caller hands rows
+        k onwards to the reference (``rows_from``), which reports a bad row as the reference
+        does. A bail before any row is done raises Bail (nothing has changed)."""
+        cdef int body = self.body_of(t, frame)
+        cdef int rows, k, m
+        t.frame = frame
+        if self.rows is None:
+            self.row(t, body, ts_recv, out)
+            return 0
+        rows = self.rows.resolve(t, body)
+        if rows < 0:
+            raise Bail()  # the reference raises missing_field
+        if t.nodes[rows].kind != K_ARR:
+            self.row(t, rows, ts_recv, out)
+            return 0
+        m = rows + 1
+        for k in range(t.nodes[rows].count):
+            try:
+                self.row(t, m, ts_recv, out)
+            except Bail:
+                return k + 1
+            m = t.nodes[m].next
+        return 0
+
+    cdef int row(self, Tape t, int body, object ts_recv, list out) except -1:
         raise NotImplementedError
 
 
@@ -126,8 +157,7 @@ cdef class CQuote(CHandler):
         self.ask = simple_field(spec.ask_price, "ask_price")
         self.ask_size = simple_field(spec.ask_size, "ask_size")
 
-    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
-        cdef int body = self.body_of(t, frame)
+    cdef int row(self, Tape t, int body, object ts_recv, list out) except -1:
         cdef Sym sym = self.sym_of(t, body)
         cdef int bid = self.bid.node(t, body)
         cdef int bid_size = self.bid_size.node(t, body)
@@ -150,12 +180,33 @@ cdef class CQuote(CHandler):
                 scales.price, scales.size,
             )
         )
-        return 1
+        return 0
+
+
+cdef str _plain_side(Tape t, int node):
+    """messages.TradeHandler's side of a bare path: "" when absent, "buy" or "sell" as the text
+    says; anything else (the reference's bad_side, a value of another type) bails."""
+    cdef Py_ssize_t length
+    cdef const unsigned char* s
+    if node < 0:
+        return ""
+    if t.nodes[node].kind != K_STR:
+        raise Bail()
+    length = t.nodes[node].end - t.nodes[node].start
+    s = t.s + t.nodes[node].start
+    if length == 3 and s[0] == 98 and s[1] == 117 and s[2] == 121:  # buy
+        return "buy"
+    if length == 4 and s[0] == 115 and s[1] == 101 and s[2] == 108 and s[3] == 108:  # sell
+        return "sell"
+    if length == 0:
+        return ""
+    raise Bail()
 
 
 @cython.final
 cdef class CTrade(CHandler):
     cdef CField price, size, side, trade_id
+    cdef bint side_plain  # side is a bare path: its text is compared, no str made per row
 
     def __init__(self, ctx, spec):
         CHandler.__init__(self, ctx, spec)
@@ -163,18 +214,21 @@ cdef class CTrade(CHandler):
         self.size = simple_field(spec.size, "size")
         self.side = CField(spec.side, "side", False)
         self.trade_id = CField(spec.trade_id, "trade_id", False)
+        self.side_plain = self.side.simple
 
-    cdef int run(self, Tape t, int frame, object ts_recv, list out) except -1:
-        cdef int body = self.body_of(t, frame)
+    cdef int row(self, Tape t, int body, object ts_recv, list out) except -1:
         cdef Sym sym = self.sym_of(t, body)
         cdef int price = self.price.node(t, body)
         cdef int size = self.size.node(t, body)
         cdef MessageScales scales = self.scales_of(t, sym, price, -1, size, -1)
-        side = self.side.value(t, body)
-        if side is MISSING:
-            side = ""
-        if type(side) is not str or side not in _TRADE_SIDES:
-            raise Bail()
+        if self.side_plain:
+            side = _plain_side(t, self.side.path.resolve(t, body))
+        else:
+            side = self.side.value(t, body)
+            if side is MISSING:
+                side = ""
+            if type(side) is not str or side not in _TRADE_SIDES:
+                raise Bail()
         trade_id = self.trade_id.value(t, body)
         if trade_id is MISSING:
             trade_id = ""
@@ -187,19 +241,10 @@ cdef class CTrade(CHandler):
         cdef int64_t size_value = scale64(t, size, scales.csize, scaled)
         cdef int64_t seq = self.next_seq() + 1
         out.append(
-            Trade(
-                stream=self.stream,
-                symbol=sym.symbol,
-                seq=self.commit(seq),
-                venue_seq=venue_seq,
-                ts_exchange=ts,
-                ts_recv=ts_recv,
-                price=PyLong_FromLongLong(price_value),
-                size=PyLong_FromLongLong(size_value),
-                price_decimals=scales.price,
-                size_decimals=scales.size,
-                side=side,
-                trade_id=trade_id,
+            trade(
+                self.stream, sym.symbol, self.commit(seq), venue_seq, ts, ts_recv,
+                int_of(self.ints, price_value), int_of(self.ints, size_value),
+                scales.price, scales.size, side, trade_id,
             )
         )
-        return 1
+        return 0

@@ -20,6 +20,7 @@ cdef class CPath:
     cdef list _keep
     cdef object slice_
     cdef readonly bint ends_slice
+    cdef readonly bint from_frame  # "$...": resolved from Tape.frame, not from the node given
 
     cdef int resolve(self, Tape t, int i) noexcept
 

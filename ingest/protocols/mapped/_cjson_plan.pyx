@@ -15,7 +15,7 @@ from ._cjson_numbers cimport call_time, int_object, int_value, time_ns
 from ._cjson_tape cimport K_ARR, K_OBJ, Node, decoded, is_scalar, k8, memo, text
 
 from ._cjson_tape import Bail
-from .paths import MISSING, parse_path
+from .paths import MISSING, anchored, parse_path
 from .schema import FieldSpec
 
 
@@ -47,6 +47,7 @@ cdef class CPath:
         self._keep = []
         self.nsteps = len(steps)
         self.ends_slice = False
+        self.from_frame = anchored(source)[0]
         for k, step in enumerate(steps):
             if type(step) is str:
                 encoded = step.encode("utf-8")
@@ -75,6 +76,8 @@ cdef class CPath:
         cdef uint64_t key8
         cdef Node* nodes = t.nodes
         cdef const char* key
+        if self.from_frame:
+            i = t.frame
         for k in range(self.nsteps):
             if self.kinds[k] == S_KEY:
                 if nodes[i].kind != K_OBJ:

@@ -56,6 +56,9 @@ cdef class Tape:
     cdef const unsigned char* s
     cdef Py_ssize_t length
     cdef object data
+    # The message being handled (its node): where anchored ("$...") paths start. Set by the
+    # row handlers (_cjson_messages) before they resolve a field.
+    cdef int frame
 
     cdef int _grow(self, Py_ssize_t length) except -1
     cdef int parse(self, bytes data) except -1

@@ -11,7 +11,7 @@ from typing import Any
 from ingest.protocols.base import DecodeError
 
 from .numbers import decimals_of
-from .paths import MISSING, Getter, compile_path
+from .paths import MISSING, Getter, anchored, compile_path
 from .schema import Field, FieldSpec, Mapping, Route
 
 __all__ = ["Router", "Scales", "compile_field", "map_key"]
@@ -30,10 +30,16 @@ def map_key(value: Any) -> str:
     return str(value)
 
 
-def compile_field(field: Field | None, name: str, required: bool = True) -> Getter:
+def compile_field(
+    field: Field | None, name: str, required: bool = True, scope: list[Any] | None = None
+) -> Getter:
     """A getter for one field: the path, then ``map``, else ``default``; DecodeError when absent.
 
     ``name`` appears in the error (``missing field 'price'``) so dead letters say what was absent.
+    ``scope`` is where an anchored path (``$.arg.instId``) is read from: the handler keeps the
+    message being decoded in ``scope[0]``, and the getter ignores the value it is given (the
+    root or the row). A mapping with an anchored path where no scope is given is refused at
+    load (schema), so here it is a programming error.
     """
     if field is None:
         return _always_missing
@@ -42,6 +48,10 @@ def compile_field(field: Field | None, name: str, required: bool = True) -> Gett
         constant = spec.const
         return lambda value: constant
     get = compile_path(spec.path)
+    if anchored(spec.path)[0]:
+        if scope is None:
+            raise ValueError(f"{name}: a '$' path where the message is not in scope")
+        get = _from_scope(get, scope)
     default = spec.default
     table = spec.map
     if not table and default is None and not required:
@@ -79,6 +89,13 @@ def compile_field(field: Field | None, name: str, required: bool = True) -> Gett
         return mapped
 
     return get_mapped
+
+
+def _from_scope(get: Getter, scope: list[Any]) -> Getter:
+    def get_anchored(value: Any) -> Any:
+        return get(scope[0])
+
+    return get_anchored
 
 
 def _always_missing(value: Any) -> Any:

@@ -33,7 +33,16 @@ class DecoderStats(msgspec.Struct, kw_only=True):
 
 
 class Context:
-    __slots__ = ("_caches", "mapping", "scales", "sequencer", "stats", "stream", "verify_checksum")
+    __slots__ = (
+        "_caches",
+        "mapping",
+        "row_errors",
+        "scales",
+        "sequencer",
+        "stats",
+        "stream",
+        "verify_checksum",
+    )
 
     def __init__(
         self, stream: str, mapping: Mapping, sequencer: Sequencer, verify_checksum: bool
@@ -45,6 +54,10 @@ class Context:
         self.stats = DecoderStats()
         self.verify_checksum = verify_checksum
         self._caches: dict[int, ScaleCache] = {}
+        #: The rejected rows of the last frame (messages with ``rows``): one DecodeError each,
+        #: the frame's other rows went through. Cleared when the next frame starts; the feed
+        #: handler counts and dead-letters each one (decision 0127). Always the same list.
+        self.row_errors: list[DecodeError] = []
 
     def scaler(self, decimals: int) -> ScaleCache:
         """The shared memo of decimal strings at ``decimals`` (one per scale, not per symbol)."""
@@ -54,12 +67,12 @@ class Context:
         return cache
 
 
-def compile_time(field: Field | None) -> Getter:
+def compile_time(field: Field | None, scope: list[Any] | None = None) -> Getter:
     """Getter of a timestamp in integer ns; 0 when the mapping or the message has none."""
     if field is None:
         return _zero
     spec = FieldSpec(path=field) if isinstance(field, str) else field
-    get = compile_field(spec, "ts_exchange", required=False)
+    get = compile_field(spec, "ts_exchange", required=False, scope=scope)
     unit = spec.unit
 
     def get_time(value: Any) -> int:
@@ -69,11 +82,13 @@ def compile_time(field: Field | None) -> Getter:
     return get_time
 
 
-def compile_int(field: Field | None, name: str, required: bool = False) -> Getter:
+def compile_int(
+    field: Field | None, name: str, required: bool = False, scope: list[Any] | None = None
+) -> Getter:
     """Getter of an integer (ids, sequence numbers; digits in strings too); 0 when absent."""
     if field is None:
         return _zero
-    get = compile_field(field, name, required=required)
+    get = compile_field(field, name, required=required, scope=scope)
 
     def get_int(value: Any) -> int:
         found = get(value)
@@ -91,8 +106,8 @@ def compile_int(field: Field | None, name: str, required: bool = False) -> Gette
     return get_int
 
 
-def compile_symbol(field: Field) -> Getter:
-    get = compile_field(field, "symbol")
+def compile_symbol(field: Field, scope: list[Any] | None = None) -> Getter:
+    get = compile_field(field, "symbol", scope=scope)
 
     def get_symbol(value: Any) -> str:
         found = get(value)

@@ -101,7 +101,10 @@ class MappedEngine:
         return self.ctx.stats
 
     def process(self, frame: Any, ts_recv: int) -> list[Event]:
-        """Events of one decoded frame; DecodeError for frames the mapping cannot place."""
+        """Events of one decoded frame; DecodeError for frames the mapping cannot place.
+        Rejected rows of messages with ``rows`` go to ``ctx.row_errors`` (this frame's only)."""
+        if self.ctx.row_errors:
+            self.ctx.row_errors.clear()
         if self._each is not None:
             items = self._each(frame)
             if type(items) is list:

@@ -2,7 +2,10 @@
 
 Path syntax: dotted keys and bracketed indices, e.g. ``data.b``, ``[-2]``, ``data.levels[0].px``;
 a bracketed slice ``[1:-2]`` selects a list of elements (used for "every object in this array").
-The empty path (or ``.``) is the value itself. A path is parsed once, when the mapping is
+The empty path (or ``.``) is the value itself. A path that starts with ``$`` (``$.arg.instId``,
+``$[0]``, ``$``) is *anchored*: in a message's fields it is read from the message as routed (the
+frame, or the ``each`` element) instead of from the message's root or row (:func:`anchored`). A
+path is parsed once, when the mapping is
 compiled, into a closure; lookups then cost a few dict/list subscripts and never raise: a missing
 key, an index out of range or a value of the wrong type gives :data:`MISSING`.
 """
@@ -13,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["MISSING", "Getter", "PathError", "compile_path", "parse_path"]
+__all__ = ["MISSING", "Getter", "PathError", "anchored", "compile_path", "parse_path"]
 
 
 class _Missing:
@@ -38,8 +41,24 @@ class PathError(ValueError):
     """A path that does not parse; the message quotes it."""
 
 
+def anchored(text: str) -> tuple[bool, str]:
+    """``(True, rest)`` for a path anchored at the message (``$``, ``$.a.b``, ``$[0]``), whose
+    ``rest`` is then a path from the message; ``(False, text)`` for any other path."""
+    if text == "$":
+        return True, ""
+    if text.startswith("$."):
+        return True, text[2:]
+    if text.startswith("$["):
+        return True, text[1:]
+    return False, text
+
+
 def parse_path(text: str) -> tuple[Step, ...]:
-    """``"data.b[0]"`` -> ``("data", "b", 0)``; ``"[1:-2]"`` -> ``(slice(1, -2),)``."""
+    """``"data.b[0]"`` -> ``("data", "b", 0)``; ``"[1:-2]"`` -> ``(slice(1, -2),)``.
+
+    An anchored path (``$.data``) parses to the steps after the anchor; where it is read from
+    is the caller's business (see :func:`anchored`)."""
+    text = anchored(text)[1]
     if text in ("", "."):
         return ()
     steps: list[Step] = []
@@ -89,7 +108,8 @@ def _step(value: Any, step: Step) -> Any:
 
 
 def compile_path(text: str) -> Getter:
-    """A getter for ``text``; specialised closures for the common one- and two-key paths."""
+    """A getter for ``text``; specialised closures for the common one- and two-key paths.
+    An anchored path's getter reads the path after the anchor from the value it is given."""
     steps = parse_path(text)
     if not steps:
         return _identity

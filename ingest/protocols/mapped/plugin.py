@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar
 import msgspec
 from msgspec import Meta
 
-from ingest.protocols.base import Sequencer
+from ingest.protocols.base import DecodeError, Sequencer
 
 from .context import DecoderStats
 from .engine import MappedEngine
@@ -48,6 +48,10 @@ class MappedDecoder:
             mapping, verify = load_mapping(params.mapping), params.verify_checksum
         self.stream = stream
         self.engine = MappedEngine(stream, mapping, sequencer, verify)
+        #: The rows of the last decoded frame that were rejected while its other rows gave
+        #: events (``rows`` messages): one DecodeError each, for the source to count and
+        #: dead-letter (ingest.feed.FeedHandler does). The same list for the decoder's life.
+        self.row_errors: list[DecodeError] = self.engine.ctx.row_errors
 
     @property
     def stats(self) -> DecoderStats:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from .paths import PathError, parse_path
+from .paths import PathError, anchored, parse_path
 
 __all__ = [
     "BookMessage",
@@ -171,21 +171,27 @@ class _Message(_Spec, frozen=True, kw_only=True, tag_field="kind"):
     venue_seq: Field | None = None
 
 
-class TradeMessage(_Message, frozen=True, kw_only=True, tag="trade"):
+class _RowsMessage(_Message, frozen=True, kw_only=True):
+    # A path (from ``root``) to an array of rows: one event per row, the other field paths
+    # relative to the row ("$..." paths from the message). "" or a non-array: one row.
+    rows: str = ""
+
+
+class TradeMessage(_RowsMessage, frozen=True, kw_only=True, tag="trade"):
     price: Field
     size: Field
     side: Field | None = None
     trade_id: Field | None = None
 
 
-class QuoteMessage(_Message, frozen=True, kw_only=True, tag="quote"):
+class QuoteMessage(_RowsMessage, frozen=True, kw_only=True, tag="quote"):
     bid_price: Field
     bid_size: Field
     ask_price: Field
     ask_size: Field
 
 
-class OrderMessage(_Message, frozen=True, kw_only=True, tag="order"):
+class OrderMessage(_RowsMessage, frozen=True, kw_only=True, tag="order"):
     order_id: Field
     side: Field
     price: Field
@@ -277,14 +283,34 @@ def _check_paths(mapping: Mapping, source: str) -> None:
                 parse_path(value)
             except PathError as exc:
                 raise MappingError(source, key, str(exc)) from None
+            if anchored(value)[0] and not _anchor_allowed(mapping, key):
+                raise MappingError(
+                    source,
+                    key,
+                    f"{value!r}: a '$' path (from the message) is only for the fields of "
+                    "trade, quote and order messages",
+                )
 
     walk(mapping, "")
+
+
+def _anchor_allowed(mapping: Mapping, key: str) -> bool:
+    # messages.<name>.<field>[.path] of a trade, quote or order message; not root or rows.
+    for name, spec in mapping.messages.items():
+        prefix = f"messages.{name}."
+        if key.startswith(prefix):
+            field = key[len(prefix) :].split(".", 1)[0]
+            return field not in ("root", "rows") and isinstance(
+                spec, TradeMessage | QuoteMessage | OrderMessage
+            )
+    return False
 
 
 _PATH_KEYS = frozenset(
     {
         "path",
         "root",
+        "rows",
         "bodies",
         "each",
         "price",

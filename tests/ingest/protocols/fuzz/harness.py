@@ -104,7 +104,9 @@ class Side:
                 events = self.decoder.decode(record.payload, record.ts_recv)
         except DecodeError as exc:
             return ("error", exc.reason, exc.detail), []
-        return ("events", len(events), encoded(events)), events
+        # Rows rejected while the message's other rows went through (mapped ``rows``).
+        rows = tuple((e.reason, e.detail) for e in getattr(self.decoder, "row_errors", ()))
+        return ("events", len(events), encoded(events), rows), events
 
     def book_lines(self) -> bytes:
         self.output.flush()

@@ -1,5 +1,5 @@
 """Mutation fuzzing of the mapped protocols, one test per shipped mapping (``ingest/mappings``):
-JSON over the real Binance (with its REST snapshots) and Kraken captures, the simulator's feed
+JSON over the real Binance (with its REST snapshots), Bitget (trade rows) and Kraken captures, the simulator's feed
 and the order-level CSV. The property and the mutants: ``harness.py`` and ``mutants.py``."""
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def orders_csv(count: int) -> list[Record]:
 
 
 def test_every_shipped_mapping_is_fuzzed() -> None:
-    assert SHIPPED == ["binance_spot", "kraken", "orders_csv", "simulator_ws"]
+    assert SHIPPED == ["binance_spot", "bitget_spot", "kraken", "orders_csv", "simulator_ws"]
 
 
 def test_binance_spot(shared_data: Path, compare: bool) -> None:
@@ -132,6 +132,18 @@ def test_binance_spot(shared_data: Path, compare: bool) -> None:
     report = json_report(
         "binance_spot", load_mapping("binance_spot"), records, compare, anchor=0.25
     )
+    print(report.summary())
+    assert report.escapes == [], "\n".join(map(str, report.escapes[:20]))
+    assert report.rejected > 0 and report.decoded > report.rejected
+
+
+def test_bitget_spot(shared_data: Path, compare: bool) -> None:
+    # Trade frames of up to 50 rows: a mutant may break one row (a row error, the others go
+    # through) or the frame; the twin hands a message over at its first row it does not take.
+    records = capture_records(shared_data / "ws" / "bitget" / "BITGET.ws.1.0")
+    # The trade frames and their acks (46 of 686 records), so every window holds trades.
+    trades = [r for r in records if b'"channel":"trade"' in r.payload]
+    report = json_report("bitget_spot", load_mapping("bitget_spot"), trades, compare)
     print(report.summary())
     assert report.escapes == [], "\n".join(map(str, report.escapes[:20]))
     assert report.rejected > 0 and report.decoded > report.rejected

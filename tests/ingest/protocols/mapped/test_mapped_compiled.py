@@ -77,7 +77,47 @@ order = "interleaved_bid_ask"
 format = "decimal"
 separator = ":"
 """
+# Rows: trades as objects (symbol and time from the frame, "$"), trades as [price, size] arrays,
+# quotes whose rows carry their own symbol; all inside a frame {"e", "s", "E", "u", "data"}.
+ROWS = """
+[venue]
+name = "r"
+[numbers]
+price_decimals = 2
+[routing]
+[[routing.rules]]
+path = "e"
+values = { trade = "trade", t = "pairs", q = "quote" }
+[messages.trade]
+kind = "trade"
+rows = "data"
+symbol = "$.s"
+price = "p"
+size = "q"
+side = { path = "m", map = { true = "sell", false = "buy" }, default = "" }
+trade_id = "t"
+ts_exchange = { path = "$.E", unit = "ms" }
+[messages.pairs]
+kind = "trade"
+root = "data"
+rows = "b"
+symbol = "$.s"
+price = "[0]"
+size = "[1]"
+side = "[2]"
+venue_seq = "$.u"
+[messages.quote]
+kind = "quote"
+rows = "data"
+symbol = "s"
+bid_price = "b"
+bid_size = "B"
+ask_price = "a"
+ask_size = "A"
+venue_seq = "$.u"
+"""
 SYNTHETIC = {
+    "rows": ROWS,
     "each": ARRAY_OF_MESSAGES,
     "range": RANGE,
     "chain": CHAIN,
@@ -159,6 +199,11 @@ def state(decoder: MappedJsonDecoder) -> tuple[object, ...]:
     )
 
 
+def row_errors(decoder: MappedJsonDecoder) -> list[tuple[str, str]]:
+    """The rows of the last frame that were rejected (messages with ``rows``)."""
+    return [(error.reason, error.detail) for error in decoder.row_errors]
+
+
 def lockstep(compiled: MappedJsonDecoder, reference: MappedJsonDecoder, frames: list[bytes]) -> int:
     """Feed both decoders; returns how many frames gave events."""
     produced = 0
@@ -166,6 +211,7 @@ def lockstep(compiled: MappedJsonDecoder, reference: MappedJsonDecoder, frames: 
         got = outcome(compiled.decode, frame, index)
         want = outcome(reference.decode, frame, index)
         assert got == want, frame
+        assert row_errors(compiled) == row_errors(reference), frame
         assert state(compiled) == state(reference), frame
         produced += got[0] == "events" and bool(got[1])
     return produced
@@ -517,6 +563,39 @@ def each_frames() -> st.SearchStrategy[object]:
     return st.lists(trade | quote | st.just({"T": "success"}), max_size=4)
 
 
+def rows_frames() -> st.SearchStrategy[object]:
+    # Rows mostly good, now and then a bad one (ODD values, a missing field, a non-object row),
+    # so that the twin hands the message over to the reference at any row.
+    trade = st.fixed_dictionaries(
+        {"p": tenths, "q": whole},
+        optional={"m": st.sampled_from([True, False] * 4 + ["x"]), "t": ids},
+    )
+    trade_row = st.tuples(trade, st.sampled_from([0] * 15 + [1, 2])).map(
+        lambda t: t[0] if t[1] == 0 else ({"q": 1} if t[1] == 1 else [t[0]])
+    )
+    sides = st.sampled_from(["buy", "sell"] * 6 + ["", "bu", "sells", "x", 1, None, True])
+    pair = (
+        st.tuples(tenths, whole).map(list) | st.tuples(tenths, whole, sides).map(list) | st.just([])
+    )
+    quote = st.fixed_dictionaries({"s": symbol, "b": tenths, "B": whole, "a": tenths, "A": whole})
+    frame = st.fixed_dictionaries({"s": symbol | st.just(7), "E": st.integers(0, 2**41)})
+    rows = st.sampled_from([0] * 12 + [1, 2])  # an array, an object, no rows at all
+    trades = st.tuples(frame, st.lists(trade_row, max_size=6), rows).map(
+        lambda t: {
+            "e": "trade",
+            **t[0],
+            **({} if t[2] == 2 else {"data": t[1] if t[2] == 0 else (t[1] or [{}])[0]}),
+        }
+    )
+    pairs = st.tuples(frame, ids, st.lists(pair, max_size=6)).map(
+        lambda t: {"e": "t", **t[0], "u": t[1], "data": {"b": t[2]}}
+    )
+    quotes = st.tuples(ids, st.lists(quote, max_size=5)).map(
+        lambda t: {"e": "q", "u": t[0], "data": t[1]}
+    )
+    return trades | pairs | quotes
+
+
 def frames_of(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[list[object]]:
     return st.lists(strategy, min_size=1, max_size=25)
 
@@ -530,6 +609,7 @@ SHAPED = {
     "ids": frames_of(id_frames()),
     "checksum": frames_of(checksum_frames()),
     "each": frames_of(each_frames()),
+    "rows": frames_of(rows_frames()),
 }
 STREAM_SNAPSHOTS = {
     "kraken": b'[42,{"as":[["0.05005","1.00000000","1618678131.123456"]],"bs":[]},"book-1000","X"]',
@@ -599,9 +679,66 @@ def test_plain_frames_take_the_compiled_path() -> None:
               "t": "2024-01-02T15:04:05Z"}]
             for _ in range(40)
         ],
+        "rows": [
+            {"e": "trade", "s": "X", "E": 5, "data": [
+                {"p": rng.choice(price), "q": rng.randint(1, 9), "m": True, "t": k}
+                for k in range(rng.randint(0, 30))]}
+            for _ in range(40)
+        ],
     }  # fmt: skip
     for name, frames in plain.items():
         compiled, reference = pair(mapping_of(name))
         lockstep(compiled, reference, [encode(frame) for frame in frames])
         assert compiled.accelerator is not None
         assert compiled.accelerator.fallbacks <= 1, name
+
+
+EACH_ROWS = """
+[venue]
+name = "er"
+[numbers]
+price_decimals = 1
+size_decimals = 0
+[routing]
+each = "[1:]"
+[[routing.rules]]
+path = "T"
+values = { t = "trade", q = "ignore" }
+[messages.trade]
+kind = "trade"
+rows = "rows"
+symbol = "$.S"
+price = "p"
+size = "s"
+trade_id = { path = "$.i", default = "none" }
+"""
+
+
+def test_rows_inside_each_elements_hand_over_at_the_right_element_and_row() -> None:
+    """``each`` elements holding rows: a bad row in the second element hands that element's
+    remaining rows to the reference (the element found again by its index), and the elements
+    after it go on in the twin's caller, as the reference does."""
+    compiled, reference = pair(loads_mapping(EACH_ROWS))
+
+    def element(symbol: str, rows: list[object], ident: object = None) -> dict[str, object]:
+        found: dict[str, object] = {"T": "t", "S": symbol, "rows": rows}
+        if ident is not None:
+            found["i"] = ident
+        return found
+
+    good = [{"p": "1.5", "s": 1}, {"p": "2.5", "s": 2}]
+    bad = [{"p": "1.5", "s": 1}, {"p": "1.25", "s": 1}, {"s": 3}, {"p": "3.5", "s": 3}]
+    frames = [
+        [0, element("A", good), element("B", good)],  # first symbols: the reference
+        [0, element("A", good, 7), element("B", bad), {"T": "q"}, element("A", good, "x")],
+        [0, element("B", bad), element("A", []), element("B", good)],
+        [0, element("A", good * 10), element("B", good * 10, 3)],
+    ]
+    lockstep(compiled, reference, [encode(frame) for frame in frames])
+    assert row_errors(compiled) == []
+    compiled.decode(encode(frames[1]), 0)
+    assert [reason for reason, _ in row_errors(compiled)] == ["precision", "missing_field"]
+    assert compiled.accelerator is not None
+    before = compiled.accelerator.fallbacks
+    compiled.decode(encode(frames[3]), 0)
+    assert compiled.accelerator.fallbacks == before  # good rows: all in the twin
