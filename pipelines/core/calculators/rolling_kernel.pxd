@@ -7,6 +7,9 @@ from libc.stdint cimport int64_t
 from pipelines.core.calculators.kernel cimport SeriesKernel
 
 
+cdef Py_ssize_t RECOMPUTE_MIN, SMALL
+
+
 cdef class RollingKernel(SeriesKernel):
     cdef long long[::1] _t
     cdef double[::1] _c0

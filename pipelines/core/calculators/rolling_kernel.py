@@ -20,8 +20,9 @@ from array import array
 
 from pipelines.core.calculators.kernel import SeriesKernel
 
-__all__ = ["RECOMPUTE_MIN", "SMALL", "RollingKernel"]
+__all__ = ["RollingKernel"]
 
+# C constants when compiled (rolling_kernel.pxd): compared on every update.
 RECOMPUTE_MIN = 64
 SMALL = 8
 INITIAL = 16  # entries a new ring holds before its first doubling
