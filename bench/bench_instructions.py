@@ -2,7 +2,7 @@
 
 Wall-clock figures on a shared machine move by 10 % between two runs of the same code; an
 instruction count does not depend on the load. Each workload runs twice under callgrind with
-different amounts of work (and ``PYTHONHASHSEED=0``: dict probes depend on the hash seed), and
+different amounts of work (with ``PYTHONHASHSEED=0`` and one BLAS thread: see DETERMINISTIC), and
 the difference of the two totals divided by the extra events is the cost per event, imports and
 set-up cancelled out:
 
@@ -31,6 +31,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = ["calc:sma", "calc:zscore", "calc:ols", "pipeline:full:kraken"]
+# Counts repeat to a few instructions per event only with these: string hashes fixed, and no
+# BLAS worker threads (numpy's OpenBLAS threads spin-wait: +-1,000 instructions per update).
+DETERMINISTIC = {
+    "PYTHONHASHSEED": "0",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 CALCULATOR = """
 import gc
@@ -90,7 +98,7 @@ def instructions(repo: Path, script: str, args: list[str]) -> tuple[int, str]:
                 *args,
             ],
             cwd=repo,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
+            env={**os.environ, **DETERMINISTIC},
             capture_output=True,
             text=True,
             check=True,
