@@ -205,7 +205,7 @@ CONFIGURATIONS: dict[str, tuple[str, Runner]] = {
     "full": ("Pipeline: + ema + ols + 3 rules", pipeline_runner(True, True, False)),
     "full+shm": ("Pipeline: + ema + ols + 3 rules + shm sink", pipeline_runner(True, True, True)),
     "full-py": (
-        "same as full, reference loop/book/keeper",
+        "same as full, all Python (compiled=False)",
         pipeline_runner(True, True, False, False),
     ),
 }
