@@ -35,6 +35,9 @@ class MappedDecoder:
     """Base of the mapped protocol plugins: the engine, built from params or a loaded mapping."""
 
     Params: ClassVar[type[msgspec.Struct]] = MappedParams
+    #: Frames are all text (CSV cells): ``numbers.scaled`` then reads integer text as an
+    #: integer, as JSON integers are read (issue 9).
+    int_text: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -47,7 +50,7 @@ class MappedDecoder:
         else:
             mapping, verify = load_mapping(params.mapping), params.verify_checksum
         self.stream = stream
-        self.engine = MappedEngine(stream, mapping, sequencer, verify)
+        self.engine = MappedEngine(stream, mapping, sequencer, verify, self.int_text)
         #: The rows of the last decoded frame that were rejected while its other rows gave
         #: events (``rows`` messages): one DecodeError each, for the source to count and
         #: dead-letter (ingest.feed.FeedHandler does). The same list for the decoder's life.
