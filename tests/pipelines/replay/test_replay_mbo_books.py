@@ -149,3 +149,31 @@ def test_depth_limits_the_printed_levels(replay: Replay, tmp_path: Path) -> None
     assert result.code == 0, result.stderr
     for line, expected in zip(result.lines[1:], _expected(SNAPSHOT), strict=True):
         assert line["bids"] == expected["bids"][:1] and line["asks"] == expected["asks"][:1]
+
+
+def test_orders_summing_past_int64_are_rejected_not_a_crash(replay: Replay, tmp_path: Path) -> None:
+    # Each size fits int64, two at one price do not (found by the fuzz suite): the second add
+    # and a modify that would overflow change nothing; the replay goes on.
+    big = (2**63 - 1) // 2 + 1
+    rows = [
+        ("1", "B", "1.00", str(big), "A"),
+        ("2", "B", "1.00", str(big), "A"),  # level would be 2 * big > int64: rejected
+        ("3", "B", "1.00", "1", "A"),
+        ("3", "B", "1.00", str(big), "M"),  # the same: rejected, order 3 keeps size 1
+        ("4", "S", "2.00", "5", "A"),
+    ]
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(HEADER.format(protocol="csv") + ORDER_MESSAGE)
+    data = tmp_path / "orders.csv"
+    lines = ["symbol,id,side,price,size,action", *(f"ACME,{','.join(r)}" for r in rows)]
+    data.write_text("\n".join(lines) + "\n")
+    result = replay(data, "--protocol", "csv", "--mapping", mapping, "--emit", "books")
+    assert result.code == 0, result.stderr
+    assert [line["bids"] for line in result.lines] == [
+        [["1.00", str(big)]],
+        [["1.00", str(big)]],
+        [["1.00", str(big + 1)]],
+        [["1.00", str(big + 1)]],
+        [["1.00", str(big + 1)]],
+    ]
+    assert result.lines[-1]["asks"] == [["2.00", "5"]]
