@@ -6,13 +6,18 @@ applied to JSON integers and a CSV price ``5853300`` at 4 decimals came out as 5
 
 from __future__ import annotations
 
+import io
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from ingest.protocols.base import INT64_MAX, DecodeError
 from ingest.protocols.mapped import MappedCsvDecoder, MappedJsonDecoder, loads_mapping
+from pipelines.__main__ import build_parser
 from pipelines.events import Order, Trade
+from pipelines.replay.cli import run
 
 MAPPING = """
 [venue]
@@ -119,3 +124,21 @@ def test_integer_beyond_int64_is_an_out_of_range_decode_error(message: str, scal
     good = "ACME,2,B,5853300,1,A" if message == "order" else "ACME,5853300,1"
     [event] = decoder.decode(good.encode(), 0)
     assert event.price == (5853300 if scaled else 5853300 * 10**4)  # type: ignore[union-attr]
+
+
+def test_replay_counts_the_out_of_range_row_and_prints_the_others(tmp_path: Path) -> None:
+    mapping, data = tmp_path / "scaled.toml", tmp_path / "trades.csv"
+    mapping.write_text(MAPPING.format(protocol="csv", scaled="true", message="trade"))
+    data.write_text(f"symbol,price,size\nACME,5853300,150\nACME,{INT64_MAX + 1},1\nACME,1,1\n")
+    base = ["replay", str(data), "--protocol", "csv", "--mapping", str(mapping)]
+
+    def replay(*extra: str) -> list[dict[str, object]]:
+        out, err = io.BytesIO(), io.StringIO()
+        assert run(build_parser().parse_args([*base, *extra]), out, err) == 0, err.getvalue()
+        return [json.loads(line) for line in out.getvalue().splitlines()]
+
+    [stats] = replay("--emit", "stats")
+    assert stats["decode_errors"] == 1
+    assert stats["errors_by_reason"] == {"out_of_range": 1}
+    events = replay("--emit", "events")
+    assert [(e["price"], e["size"]) for e in events] == [("585.3300", "1.50"), ("0.0001", "0.01")]
