@@ -142,3 +142,44 @@ def test_replay_counts_the_out_of_range_row_and_prints_the_others(tmp_path: Path
     assert stats["errors_by_reason"] == {"out_of_range": 1}
     events = replay("--emit", "events")
     assert [(e["price"], e["size"]) for e in events] == [("585.3300", "1.50"), ("0.0001", "0.01")]
+
+
+BOOK_MAPPING = """
+[venue]
+name = "scaled_levels"
+protocol = "csv"
+
+[csv]
+header = false
+
+[numbers]
+price_decimals = 4
+size_decimals = 2
+scaled = true
+
+[routing]
+default = "level"
+
+[messages.level]
+kind = "book"
+symbol = "[0]"
+
+[[messages.level.levels]]
+path = ""
+single = true
+side_field = { path = "[1]", map = { B = "bid", S = "ask" } }
+price = "[2]"
+size = "[3]"
+"""
+
+
+def test_scaled_csv_book_levels() -> None:
+    decoder = MappedCsvDecoder("s", loads_mapping(BOOK_MAPPING))
+    rows = [("B", "5853300", "150"), ("S", "585.34", "2.5"), ("B", "5853300", "0")]
+    deltas = [e for side, p, q in rows for e in decoder.decode(f"ACME,{side},{p},{q}".encode(), 0)]
+    assert [(d.price, d.size) for d in deltas] == [  # type: ignore[union-attr]
+        (_expected(p, 4, scaled=True), _expected(q, 2, scaled=True)) for _, p, q in rows
+    ]
+    with pytest.raises(DecodeError) as info:
+        decoder.decode(f"ACME,B,1,{INT64_MAX + 1}".encode(), 0)
+    assert info.value.reason == "out_of_range"
