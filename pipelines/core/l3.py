@@ -7,13 +7,15 @@ remaining size removes it). Each update changes one or two price levels; :meth:`
 returns those changes as :class:`LevelChange` tuples, the same (side, price, new level size,
 action) a venue's ``BookDelta`` would carry, and :meth:`L3Book.deltas` turns them into events.
 
-Unknown order ids (an update for an order never added, e.g. after a gap) and duplicate adds are
-counted in ``rejected`` and change nothing: a bad message never stops the book.
+Unknown order ids (an update for an order never added, e.g. after a gap), duplicate adds and
+updates that would take a level's total size past int64 (what a Book keeps: each order fits, but
+two at one price need not) are counted in ``rejected`` and change nothing: a bad message never
+stops the book.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from pipelines.core.book import Book
 from pipelines.events import BookAction, BookDelta, BookSide, Order
@@ -39,6 +41,7 @@ class RestingOrder:
 
 
 _NO_CHANGE: tuple[LevelChange, ...] = ()
+_LIMIT: Final = 2**63 - 1  # a level's size in a Book (pipelines.core.book: the int64 range)
 
 
 class L3Book:
@@ -71,8 +74,13 @@ class L3Book:
         action: BookAction = "delete" if not after else "change" if before else "new"
         return LevelChange(side, price, after, action)
 
+    def _fits(self, side: BookSide, price: int, change: int) -> bool:
+        """Whether ``change`` can be added to the level (checked before anything is changed)."""
+        levels = self.book.bids if side == "bid" else self.book.asks
+        return levels.get(price) + change <= _LIMIT
+
     def add(self, order_id: str, side: BookSide, price: int, size: int) -> tuple[LevelChange, ...]:
-        if order_id in self.orders or size <= 0:
+        if order_id in self.orders or size <= 0 or not self._fits(side, price, size):
             self.rejected += 1
             return _NO_CHANGE
         self.orders[order_id] = RestingOrder(side, price, size)
@@ -105,6 +113,9 @@ class L3Book:
             return _NO_CHANGE
         if size <= 0:
             return self.cancel(order_id)
+        if not self._fits(order.side, price, size - order.size if price == order.price else size):
+            self.rejected += 1
+            return _NO_CHANGE
         if price == order.price:
             change = size - order.size
             order.size = size

@@ -2,7 +2,8 @@
 
 - :class:`EventsEmitter` (``--emit events``): every event as one JSON line
   (:func:`pipelines.events.to_json_dict`: ``kind``, all fields, prices/sizes as decimal strings);
-- :class:`BooksEmitter` (``--emit books``): the changed books after each consistent point;
+- :class:`BooksEmitter` (``--emit books``): the changed books after each consistent point
+  (market-by-order ``Order`` events: the aggregated L2 book after each one);
 - :class:`KindCounter` (``--emit stats``): counts only; the command prints one line at the end.
 
 Output goes through :class:`Output`, which writes in large chunks: stdout is the benchmark too.
@@ -18,11 +19,13 @@ import msgspec
 
 from pipelines.core.book import Book
 from pipelines.core.health import BookHealth
+from pipelines.core.l3 import L3Book
 from pipelines.events import (
     BookDelta,
     BookSnapshot,
     Event,
     Instrument,
+    Order,
     Statistic,
     Status,
     format_scaled,
@@ -139,15 +142,32 @@ class BookView:
     :class:`~pipelines.core.health.BookHealth`: ``SYNCING`` until a snapshot or the first
     consistent message, ``LIVE``, ``RESYNC`` after a decoder's gap Status for the symbol (updates
     are not applied across a gap, as in the pipeline, until the next snapshot); ``|CROSSED`` is
-    appended while the best bid is above the best ask."""
+    appended while the best bid is above the best ask.
 
-    __slots__ = ("book", "dropped", "health", "seq")
+    ``l3``: the orders by id of a market-by-order feed, aggregated into ``book`` (made at the
+    first ``Order`` event; None for level feeds)."""
+
+    __slots__ = ("book", "dropped", "health", "l3", "seq")
 
     def __init__(self, stream: str, symbol: str) -> None:
         self.book = Book(stream, symbol)
         self.health = BookHealth(stream, symbol)
         self.seq = 0
         self.dropped = 0
+        self.l3: L3Book | None = None
+
+    def orders(self) -> L3Book:
+        """The order book aggregating into ``book``; made at the first ``Order`` event."""
+        l3 = self.l3
+        if l3 is None:
+            # L3Book(book=...) clears the book it is given: keep what a snapshot put there.
+            bids, asks = list(self.book.bids.levels.items()), list(self.book.asks.levels.items())
+            l3 = self.l3 = L3Book(book=self.book)
+            for price, size in bids:
+                self.book.bids.set(price, size)
+            for price, size in asks:
+                self.book.asks.set(price, size)
+        return l3
 
     @property
     def state(self) -> str:
@@ -167,6 +187,10 @@ class BookView:
                 side.set(price, size)
         book.price_decimals = price_decimals
         book.size_decimals = size_decimals
+        if self.l3 is not None:  # resting orders at the new scale too, or cancels would miss
+            for order in self.l3.orders.values():
+                order.price = _rescale(order.price, price_shift)
+                order.size = _rescale(order.size, size_shift)
 
 
 def _rescale(value: int, shift: int) -> int:
@@ -181,6 +205,14 @@ class BooksEmitter:
         {"kind":"book","stream","symbol","seq","state","bids":[[price,size],...],"asks":[...]}
 
     best level first, ``depth`` levels, prices and sizes as decimal strings.
+
+    ``Order`` events (market-by-order feeds) go into the symbol's
+    :class:`~pipelines.core.l3.L3Book`, which aggregates them per price (sizes summed over live
+    orders); each one is a consistent point, so the L2 book is printed after every order. A
+    ``BookSnapshot`` of such a symbol (``--snapshots``) replaces the levels and forgets the
+    orders seen before it: later orders add to and take from the snapshot's levels, and an
+    update for an order id the replay never saw added is counted (``L3Book.rejected``) and
+    changes nothing.
     """
 
     def __init__(self, output: Output, depth: int = 10) -> None:
@@ -220,6 +252,8 @@ class BooksEmitter:
                 changed[key] = view
                 if event.batch_end:  # type: ignore[union-attr]
                     self._consistent()
+            elif kind is Order:
+                self._order(event)  # type: ignore[arg-type]
             elif kind is BookSnapshot:
                 self._snapshot(event)  # type: ignore[arg-type]
             elif kind is Status:
@@ -235,9 +269,25 @@ class BooksEmitter:
                 view = self.view(event.stream, event.symbol)
                 view.scale_to(event.price_decimals, event.size_decimals)  # type: ignore[union-attr]
 
+    def _order(self, order: Order) -> None:
+        key = (order.stream, order.symbol)
+        view = self.books.get(key) or self.view(order.stream, order.symbol)
+        if view.health.needs_snapshot:
+            view.dropped += 1  # never across a gap: wait for the next snapshot
+            return
+        book = view.book
+        if order.price_decimals != book.price_decimals or order.size_decimals != book.size_decimals:
+            view.scale_to(order.price_decimals, order.size_decimals)
+        view.orders().apply(order)
+        view.seq = order.seq
+        self._changed[key] = view
+        self._consistent()
+
     def _snapshot(self, snapshot: BookSnapshot) -> None:
         view = self.view(snapshot.stream, snapshot.symbol)
         book = view.book
+        if view.l3 is not None:
+            view.l3.orders.clear()  # the snapshot supersedes every order seen before it
         book.clear()
         book.price_decimals = snapshot.price_decimals
         book.size_decimals = snapshot.size_decimals

@@ -406,12 +406,14 @@ class BookHandler:
         ctx = self._ctx
         book, sync = self._state(symbol)
         pd, sd = self._scales(symbol, raw)
-        scaled = ctx.scales.scaled
+        scaled, int_text = ctx.scales.scaled, ctx.scales.int_text
         book.clear()
         for side, raw_price, raw_size, *_ in raw:
             if raw_price is MISSING or raw_size is MISSING:
                 raise DecodeError("bad_snapshot", "level without price or size")
-            book.side(side).set(scale(raw_price, pd, scaled), scale(raw_size, sd, scaled))
+            book.side(side).set(
+                scale(raw_price, pd, scaled, int_text), scale(raw_size, sd, scaled, int_text)
+            )
         if self._depth:
             book.bids.truncate(self._depth)
             book.asks.truncate(self._depth)

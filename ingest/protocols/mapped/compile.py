@@ -144,13 +144,16 @@ class Scales:
         "_default_price",
         "_default_size",
         "_instruments",
+        "int_text",
         "learned",
         "scaled",
     )
 
-    def __init__(self, mapping: Mapping) -> None:
+    def __init__(self, mapping: Mapping, int_text: bool = False) -> None:
         numbers = mapping.numbers
         self.scaled = numbers.scaled
+        #: Integer text counts as an integer for ``scaled`` (CSV cells: see ``numbers.scale``).
+        self.int_text = int_text
         self._default_price = None if numbers.price_decimals == "auto" else numbers.price_decimals
         self._default_size = None if numbers.size_decimals == "auto" else numbers.size_decimals
         self._instruments = mapping.instruments

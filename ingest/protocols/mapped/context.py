@@ -45,12 +45,17 @@ class Context:
     )
 
     def __init__(
-        self, stream: str, mapping: Mapping, sequencer: Sequencer, verify_checksum: bool
+        self,
+        stream: str,
+        mapping: Mapping,
+        sequencer: Sequencer,
+        verify_checksum: bool,
+        int_text: bool = False,
     ) -> None:
         self.stream = stream
         self.mapping = mapping
         self.sequencer = sequencer
-        self.scales = Scales(mapping)
+        self.scales = Scales(mapping, int_text)
         self.stats = DecoderStats()
         self.verify_checksum = verify_checksum
         self._caches: dict[int, ScaleCache] = {}
@@ -63,7 +68,9 @@ class Context:
         """The shared memo of decimal strings at ``decimals`` (one per scale, not per symbol)."""
         cache = self._caches.get(decimals)
         if cache is None:
-            cache = self._caches[decimals] = ScaleCache(decimals, self.scales.scaled)
+            cache = self._caches[decimals] = ScaleCache(
+                decimals, self.scales.scaled, int_text=self.scales.int_text
+            )
         return cache
 
 

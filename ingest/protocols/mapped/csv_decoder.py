@@ -27,6 +27,7 @@ class MappedCsvDecoder(MappedDecoder):
     """CSV/TSV lines (bytes) -> events, by a mapping whose ``csv`` table gives the format."""
 
     kind: ClassVar[str] = "csv"
+    int_text: ClassVar[bool] = True
 
     def __init__(
         self,

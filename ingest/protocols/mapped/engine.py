@@ -64,9 +64,14 @@ class MappedEngine:
         mapping: Mapping,
         sequencer: Sequencer | None = None,
         verify_checksum: bool = True,
+        int_text: bool = False,
     ) -> None:
         self.mapping = mapping
-        self.ctx = Context(stream, mapping, sequencer or Sequencer(stream), verify_checksum)
+        # int_text: the frames are text cells (CSV), so ``scaled`` reads integer text as JSON
+        # reads integers.
+        self.ctx = Context(
+            stream, mapping, sequencer or Sequencer(stream), verify_checksum, int_text
+        )
         self._route = Router(mapping.routing.rules, mapping.routing.default)
         self._each = compile_path(mapping.routing.each) if mapping.routing.each else None
         self.books: dict[str, BookHandler] = {}

@@ -8,12 +8,9 @@ errors and state, and hands every frame it does not handle to the code below.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import msgspec
-
-from ingest.protocols.base import DecodeError, Sequencer
+from ingest.protocols.base import Sequencer
 from pipelines import accel
 from pipelines.events import Event
 from pipelines.registry import PROTOCOLS
@@ -25,22 +22,6 @@ if TYPE_CHECKING:
     from ._cjson_decoder import FastPath
 
 __all__ = ["MappedJsonDecoder", "MappedParams"]
-
-
-def _frame_decoder(decoder: msgspec.json.Decoder[Any]) -> Callable[[bytes], Any]:
-    """Bytes -> decoded frame, msgspec's errors as DecodeError. A closure over the msgspec
-    decoder only, so the compiled twin that holds it holds no reference back to the plugin."""
-
-    def frame(data: bytes) -> Any:
-        try:
-            return decoder.decode(data)
-        except msgspec.DecodeError as exc:
-            raise DecodeError("bad_json", str(exc)) from None
-        except UnicodeDecodeError as exc:
-            # msgspec checks UTF-8 inside strings with Python's codec, which raises its own error.
-            raise DecodeError("bad_json", f"invalid UTF-8 in a string: {exc.reason}") from None
-
-    return frame
 
 
 # Chosen once at import; None runs the Python code (tests swap it to compare both paths).
@@ -60,8 +41,8 @@ class MappedJsonDecoder(MappedDecoder):
         sequencer: Sequencer | None = None,
     ) -> None:
         super().__init__(stream, params, sequencer)
-        # JSON floats arrive as their source text so prices stay exact (see numbers.scale).
-        self._frame = _frame_decoder(msgspec.json.Decoder(float_hook=str))
+        # The same exact JSON reader as the REST snapshots' (the base class's).
+        self._frame = self._snapshot_frame
         fast = _compiled.fast_path(self.engine, self._frame) if _compiled is not None else None
         #: The compiled twin ``decode`` runs (None: pure Python, or a mapping whose routing the
         #: twin does not compile). ``accelerator.compiled`` says which messages it handles
@@ -74,14 +55,3 @@ class MappedJsonDecoder(MappedDecoder):
 
     def decode(self, data: bytes, ts_recv: int) -> list[Event]:
         return self.engine.process(self._frame(data), ts_recv)
-
-    def apply_snapshot(self, url: str, body: bytes, ts_recv: int) -> list[Event]:
-        """A REST snapshot response for the book-sync rule; replays buffered updates after it."""
-        return self.engine.apply_snapshot(url, self._frame(body), ts_recv)
-
-    def needs_snapshot(self) -> set[str]:
-        """Symbols whose book waits for a REST snapshot (first sync, or after a gap)."""
-        return self.engine.needs_snapshot()
-
-    def snapshot_urls(self, symbols: Sequence[str]) -> list[str]:
-        return self.engine.snapshot_urls(symbols)

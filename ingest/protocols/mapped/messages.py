@@ -206,7 +206,8 @@ class OrderHandler(_MessageHandler):
         action = self._action(body)
         if action not in _ORDER_ACTIONS:
             raise DecodeError("bad_action", repr(action))
-        scaled = ctx.scales.scaled
+        scales = ctx.scales
+        scaled, int_text = scales.scaled, scales.int_text
         return Order(
             stream=ctx.stream,
             symbol=symbol,
@@ -216,8 +217,8 @@ class OrderHandler(_MessageHandler):
             ts_recv=ts_recv,
             order_id=_text(self._id(body)),
             side=side,  # type: ignore[arg-type]
-            price=scale(price, pd, scaled),
-            size=scale(size, sd, scaled),
+            price=scale(price, pd, scaled, int_text),
+            size=scale(size, sd, scaled, int_text),
             action=action,
             price_decimals=pd,
             size_decimals=sd,

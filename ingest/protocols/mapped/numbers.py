@@ -35,13 +35,20 @@ def decimals_of(value: Any) -> int:
     return 0
 
 
-def scale(value: Any, decimals: int, scaled: bool = False) -> int:
+def scale(value: Any, decimals: int, scaled: bool = False, int_text: bool = False) -> int:
     """``value`` as an integer at ``decimals``; raises DecodeError when it would lose digits or
     does not fit an event (int64: ``out_of_range``).
 
     ``scaled`` means integers are already at the scale (a feed that sends price ticks).
+    ``int_text`` means integer text (``"5853300"``) is such an integer: CSV has no number type,
+    so a CSV cell without a point is what an unquoted integer is in JSON (issue 9). Decimal
+    text (``"585.33"``) stays a decimal value either way.
     """
     kind = type(value)
+    if int_text and scaled and kind is str and "." not in value:
+        integer = _int_text(value)
+        if integer is not None:
+            value, kind = integer, int  # the integer branch below: one rule for both formats
     result: int
     if kind is str:
         point = value.find(".")
@@ -69,6 +76,16 @@ def scale(value: Any, decimals: int, scaled: bool = False) -> int:
     if -INT64_MAX <= result <= INT64_MAX:
         return result
     raise out_of_range(f"{_short(value)} at {decimals} decimals", result)
+
+
+def _int_text(text: str) -> int | None:
+    """``text`` as an integer when it is one (exponents and the like are left to ``scale``)."""
+    if "e" in text or "E" in text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def _short(value: Any) -> str:
@@ -122,16 +139,19 @@ class ScaleCache:
     table is dropped when it reaches ``limit`` entries (cheaper than LRU bookkeeping per hit).
     """
 
-    __slots__ = ("decimals", "limit", "scaled", "values")
+    __slots__ = ("decimals", "int_text", "limit", "scaled", "values")
 
-    def __init__(self, decimals: int, scaled: bool, limit: int = 1 << 16) -> None:
+    def __init__(
+        self, decimals: int, scaled: bool, limit: int = 1 << 16, int_text: bool = False
+    ) -> None:
         self.decimals = decimals
         self.scaled = scaled
+        self.int_text = int_text
         self.limit = limit
         self.values: dict[str, int] = {}
 
     def __call__(self, value: Any) -> int:
-        result = scale(value, self.decimals, self.scaled)
+        result = scale(value, self.decimals, self.scaled, self.int_text)
         if type(value) is str:
             if len(self.values) >= self.limit:
                 self.values.clear()

@@ -174,3 +174,19 @@ def test_simulated_order_flow_through_the_csv_mapping_rebuilds_the_book(tmp_path
         if isinstance(event, BookDelta):
             levels.apply(event)
     assert book.book.top(10_000) == levels.top(10_000)
+
+
+def test_a_level_past_int64_is_rejected_and_changes_nothing() -> None:
+    # Each order fits int64; two at one price would not (the Book would raise OverflowError).
+    big = (2**63 - 1) // 2 + 1
+    l3 = L3Book("s", "X")
+    assert l3.add("1", "bid", 100, big)
+    assert l3.add("2", "bid", 100, big) == ()
+    assert l3.add("3", "bid", 100, 1)
+    assert l3.modify("3", 100, big) == ()  # same price, bigger
+    assert l3.add("4", "bid", 200, big)
+    assert l3.modify("4", 100, big) == ()  # to the full level
+    assert l3.rejected == 3
+    assert l3.book.bids.get(100) == big + 1 and l3.book.bids.get(200) == big
+    assert set(l3.orders) == {"1", "3", "4"} and l3.orders["3"].size == 1
+    assert l3.orders["4"].price == 200
