@@ -54,11 +54,22 @@ def _secret_key(var: Path) -> str:
     if path.exists():
         _private(path, 0o600)
         return path.read_text().strip()
-    key = get_random_secret_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    # Processes started together (daphne, workers, Celery) race here: each writes its key to a
+    # file of its own, then links it into place, which only one can do. The link is atomic and
+    # the file is whole before it, so every process reads the same complete key.
+    own = var / f".secret_key.{os.getpid()}"
+    fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(get_random_secret_key())
+            handle.flush()
+            os.fsync(handle.fileno())
+        # FileExistsError: another process linked its key first, and that one is the key.
+        with contextlib.suppress(FileExistsError):
+            os.link(own, path)
+    finally:
+        own.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 VAR_DIR = var_dir()
