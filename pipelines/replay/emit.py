@@ -163,10 +163,7 @@ class BookView:
             # L3Book(book=...) clears the book it is given: keep what a snapshot put there.
             bids, asks = list(self.book.bids.levels.items()), list(self.book.asks.levels.items())
             l3 = self.l3 = L3Book(book=self.book)
-            for price, size in bids:
-                self.book.bids.set(price, size)
-            for price, size in asks:
-                self.book.asks.set(price, size)
+            self.book.load(bids, asks)
         return l3
 
     @property
